@@ -1,0 +1,1 @@
+//! flux-api (work in progress).

@@ -1,0 +1,1 @@
+//! flux-apiserver (work in progress).

@@ -1,0 +1,1 @@
+//! flux-helm (work in progress).

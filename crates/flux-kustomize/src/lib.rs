@@ -1,0 +1,1 @@
+//! flux-kustomize (work in progress).

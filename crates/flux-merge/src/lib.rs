@@ -1,0 +1,1 @@
+//! flux-merge (work in progress).

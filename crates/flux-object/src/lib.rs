@@ -1,0 +1,1 @@
+//! flux-object (work in progress).

@@ -1,0 +1,1 @@
+//! gotemplate (work in progress).
