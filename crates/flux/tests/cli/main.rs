@@ -2,7 +2,8 @@
 
 use assert_cmd::Command;
 
-fn flux() -> Command {
+/// The `flux` binary under test.
+pub fn flux() -> Command {
     Command::cargo_bin("flux").expect("flux binary is built")
 }
 
@@ -42,3 +43,8 @@ fn completion_bash_mentions_subcommands() {
 fn unknown_command_is_an_error() {
     flux().arg("frobnicate").assert().failure().code(2);
 }
+
+// Per-command test modules, each owned by the command's author.
+mod build_helm;
+mod build_kustomize;
+mod dev;
