@@ -1,0 +1,1 @@
+//! flux-artifact (work in progress).
