@@ -1,0 +1,3 @@
+//! Integration tests for flux-object (one test binary, one module per area).
+
+mod yaml_parse;
