@@ -1,1 +1,16 @@
-//! flux-api (work in progress).
+//! flux-api: the Flux 2.9 API types, hand-written in Rust.
+//!
+//! * [`source`], … : one module per API group with the spec/status types of every kind.
+//! * [`meta`]: shared types (`Condition`, `Artifact`, references, kustomize patches, …).
+//! * [`duration`]: Go duration strings as the CRDs validate them.
+//! * [`crds`]: CRD generation from the types.
+
+// `#[kube(printcolumn(type_ = "string", …), …)]` repeats argument values on purpose.
+#![allow(clippy::duplicated_attributes)]
+
+pub mod crds;
+pub mod duration;
+pub mod meta;
+pub mod source;
+
+pub use duration::{DurationError, GoDuration, TimeoutDuration};

@@ -1,0 +1,3 @@
+//! Integration tests of flux-api: CRDs against upstream, fixtures round-trip, parse errors.
+
+mod crds;
