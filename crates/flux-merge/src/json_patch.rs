@@ -27,10 +27,35 @@ pub fn apply_json_patch(doc: &Value, patch: &Value) -> Result<Value, Error> {
 }
 
 /// Apply an already parsed JSON patch.
+///
+/// Like Kubernetes (evanphx/json-patch v4), a `replace` of a missing key in an existing object
+/// adds the key instead of failing; everything else follows RFC 6902.
 pub fn apply_parsed_json_patch(doc: &Value, patch: &Patch) -> Result<Value, Error> {
     let mut out = doc.clone();
-    ::json_patch::patch(&mut out, patch).map_err(Error::ApplyOperation)?;
+    for op in &patch.0 {
+        let op = match op {
+            PatchOperation::Replace(replace) if replaces_missing_key(&out, replace) => {
+                PatchOperation::Add(::json_patch::AddOperation {
+                    path: replace.path.clone(),
+                    value: replace.value.clone(),
+                })
+            }
+            other => other.clone(),
+        };
+        ::json_patch::patch(&mut out, std::slice::from_ref(&op)).map_err(Error::ApplyOperation)?;
+    }
     Ok(out)
+}
+
+/// Whether a `replace` targets a key absent from an existing object.
+fn replaces_missing_key(doc: &Value, op: &::json_patch::ReplaceOperation) -> bool {
+    let Some((parent, last)) = op.path.split_back() else {
+        return false;
+    };
+    match doc.pointer(parent.as_str()) {
+        Some(Value::Object(m)) => !m.contains_key(last.decoded().as_ref()),
+        _ => false,
+    }
 }
 
 /// Apply an RFC 7386 JSON merge patch: objects merge recursively, `null` deletes, anything else
@@ -87,6 +112,21 @@ mod tests {
         assert!(matches!(err, Error::ApplyOperation(_)), "{err}");
         let err = apply_json_patch(&doc, &json!({"op": "add"})).expect_err("not a list");
         assert!(matches!(err, Error::ParsePatch(_)), "{err}");
+    }
+
+    #[test]
+    fn replace_of_missing_key_adds_like_kubernetes() {
+        let out = apply_json_patch(
+            &json!({"a": {}}),
+            &json!([{"op": "replace", "path": "/a/b", "value": 1}]),
+        )
+        .expect("patch");
+        assert_eq!(out, json!({"a": {"b": 1}}));
+        let err = apply_json_patch(
+            &json!({"a": {}}),
+            &json!([{"op": "replace", "path": "/x/b", "value": 1}]),
+        );
+        assert!(err.is_err());
     }
 
     #[test]

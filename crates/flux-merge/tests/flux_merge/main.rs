@@ -1,0 +1,3 @@
+//! Integration tests for flux-merge (one binary; modules per area).
+
+mod oracle;
