@@ -4,7 +4,6 @@
 
 /// Formats `f` as Go's `FormatFloat(f, 'g', -1, 64)` does, with YAML's spellings of the
 /// non-finite values (`.inf`, `-.inf`, `.nan`) as go-yaml writes them.
-#[allow(dead_code)] // used by the emitter, which is being written
 pub(crate) fn format_go_float64(f: f64) -> String {
     if let Some(s) = non_finite(f) {
         return s.to_string();

@@ -15,6 +15,7 @@
 
 use serde_json::Value;
 
+mod emit;
 mod float_format;
 mod parse;
 mod resolve;
@@ -63,7 +64,7 @@ pub fn parse_document(src: &str) -> Result<Value, YamlError> {
 
 /// Writes one value as a YAML document (no leading `---`, trailing newline).
 pub fn to_yaml_string(value: &Value) -> Result<String, YamlError> {
-    serde_saphyr::to_string(value).map_err(|e| YamlError::Emit(e.to_string()))
+    emit::emit_document(value)
 }
 
 /// Writes documents separated by `---\n`, as `kustomize build` prints them.

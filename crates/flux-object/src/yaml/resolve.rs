@@ -179,7 +179,6 @@ fn is_yaml_style_float(text: &str) -> bool {
 /// Whether `text`, written as a plain scalar, would be read as something other than a
 /// string by go-yaml v2/v3 (YAML 1.1 + Go number syntax), by a YAML 1.2 core-schema reader,
 /// or by PyYAML (YAML 1.1: base-60 numbers, timestamps, `=`): such strings must be quoted.
-#[allow(dead_code)] // used by the emitter, which is being written
 pub(crate) fn plain_reads_as_non_string(text: &str) -> bool {
     if resolve_plain(text) != Resolved::Str {
         return true;
@@ -188,7 +187,6 @@ pub(crate) fn plain_reads_as_non_string(text: &str) -> bool {
 }
 
 /// Base-60 numbers (`1:20`, `-1:30.5`), which YAML 1.1 readers turn into numbers.
-#[allow(dead_code)] // used by the emitter, which is being written
 fn looks_like_base60(text: &str) -> bool {
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
     let (whole, _fraction) = match unsigned.split_once('.') {
@@ -223,7 +221,6 @@ fn looks_like_base60(text: &str) -> bool {
 
 /// YAML 1.1 timestamps (`2001-12-14`, `2001-12-14t21:59:43.10-05:00`, …): a conservative
 /// match (four digits, `-`, then only timestamp characters) so they are always quoted.
-#[allow(dead_code)] // used by the emitter, which is being written
 fn looks_like_timestamp(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.len() >= 8
@@ -236,7 +233,6 @@ fn looks_like_timestamp(text: &str) -> bool {
 }
 
 /// Spellings YAML 1.1 (PyYAML) or YAML 1.2 readers resolve that go-yaml v2 leaves as strings.
-#[allow(dead_code)] // used by the emitter, which is being written
 fn is_yaml11_extra(text: &str) -> bool {
     // `=` is the YAML 1.1 value key; PyYAML refuses to construct it.
     if text == "=" {
