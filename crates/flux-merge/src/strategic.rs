@@ -7,12 +7,18 @@
 //! `$retainKeys`, `$deleteFromPrimitiveList/<field>` and `$setElementOrder/<field>` are honoured.
 //! Without a schema (unknown kinds) every list is replaced, as upstream does.
 //!
+//! [`create_two_way_patch`] and [`create_three_way_patch`] compute patches the way `kubectl apply`
+//! does from the last-applied configuration, the new configuration and the live object.
+//!
 
 use serde_json::{Map, Value};
 
 use crate::schema::TypeRef;
 
+mod create;
 mod order;
+
+pub use create::{create_three_way_patch, create_two_way_patch};
 
 pub(crate) const DIRECTIVE: &str = "$patch";
 pub(crate) const RETAIN_KEYS: &str = "$retainKeys";
@@ -61,6 +67,8 @@ pub enum Error {
         key: String,
         prefix: &'static str,
     },
+    #[error("at {path}: the configuration and the live object changed this field differently")]
+    Conflict { path: String },
     #[error("at {path}: the patch list does not follow the order in `$setElementOrder/{field}`")]
     SetElementOrderMismatch { path: String, field: String },
 }
@@ -74,7 +82,7 @@ pub fn apply(original: &Value, patch: &Value, schema: Option<TypeRef<'_>>) -> Re
     let Value::Object(patch) = patch else {
         return Err(Error::PatchNotObject);
     };
-    let merged = merge_map(original.clone(), patch.clone(), schema, &Path::Root)?;
+    let merged = merge_map(original.clone(), patch.clone(), schema, &APPLY, &Path::Root)?;
     Ok(Value::Object(merged))
 }
 
@@ -87,6 +95,21 @@ pub fn apply_builtin(original: &Value, patch: &Value) -> Result<Value, Error> {
         crate::schema::SchemaSet::builtin().for_object(original),
     )
 }
+
+/// How [`merge_map`] treats directives and nulls.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MergeOptions {
+    /// Apply `$deleteFromPrimitiveList` (applying a patch) rather than carry it (merging patches).
+    pub merge_parallel_list: bool,
+    /// Drop `null`s that match nothing (applying) rather than keep them (merging patches).
+    pub ignore_unmatched_nulls: bool,
+}
+
+/// Options for applying a patch to an object.
+pub(crate) const APPLY: MergeOptions = MergeOptions {
+    merge_parallel_list: true,
+    ignore_unmatched_nulls: true,
+};
 
 /// A position in the document, rendered only for errors.
 #[derive(Clone, Copy)]
@@ -158,25 +181,27 @@ pub(crate) fn scalar_eq(a: &Value, b: &Value) -> bool {
 }
 
 /// The patch strategy and merge key of a field, and the schema of its items.
-struct FieldMeta<'s> {
-    sub: Option<TypeRef<'s>>,
-    replace: bool,
-    merge: bool,
-    merge_key: String,
+pub(crate) struct FieldMeta<'s> {
+    pub sub: Option<TypeRef<'s>>,
+    pub replace: bool,
+    pub merge: bool,
+    pub retain_keys: bool,
+    pub merge_key: String,
 }
 
-fn lookup_struct<'s>(schema: Option<TypeRef<'s>>, key: &str) -> FieldMeta<'s> {
+pub(crate) fn lookup_struct<'s>(schema: Option<TypeRef<'s>>, key: &str) -> FieldMeta<'s> {
     let field = schema.and_then(|s| s.field(key));
     let strategy = field.map(|f| f.patch_strategy()).unwrap_or_default();
     FieldMeta {
         sub: field,
         replace: strategy.replace,
         merge: strategy.merge,
+        retain_keys: strategy.retain_keys,
         merge_key: field.and_then(|f| f.merge_key()).unwrap_or("").to_string(),
     }
 }
 
-fn lookup_slice<'s>(schema: Option<TypeRef<'s>>, key: &str) -> FieldMeta<'s> {
+pub(crate) fn lookup_slice<'s>(schema: Option<TypeRef<'s>>, key: &str) -> FieldMeta<'s> {
     let mut meta = lookup_struct(schema, key);
     meta.sub = meta.sub.and_then(|f| f.items());
     meta
@@ -186,6 +211,7 @@ pub(crate) fn merge_map(
     mut original: Map<String, Value>,
     mut patch: Map<String, Value>,
     schema: Option<TypeRef<'_>>,
+    opts: &MergeOptions,
     path: &Path<'_>,
 ) -> Result<Map<String, Value>, Error> {
     if let Some(directive) = patch.get(DIRECTIVE) {
@@ -202,11 +228,15 @@ pub(crate) fn merge_map(
         };
     }
 
-    apply_retain_keys(&mut original, &mut patch, path)?;
-    merge_set_element_order(&mut original, &mut patch, schema, path)?;
+    apply_retain_keys(&mut original, &mut patch, opts, path)?;
+    merge_set_element_order(&mut original, &mut patch, schema, opts, path)?;
 
     for (raw_key, patch_value) in patch {
         let (key, is_delete_list) = if raw_key.starts_with(DELETE_FROM_PRIMITIVE_LIST) {
+            if !opts.merge_parallel_list {
+                original.insert(raw_key, patch_value);
+                continue;
+            }
             (
                 extract_key(&raw_key, DELETE_FROM_PRIMITIVE_LIST, path)?,
                 true,
@@ -217,13 +247,17 @@ pub(crate) fn merge_map(
 
         if patch_value.is_null() {
             original.shift_remove(&key);
-            continue;
+            if opts.ignore_unmatched_nulls {
+                continue;
+            }
         }
 
         let Some(original_value) = original.get_mut(&key) else {
             if !is_delete_list {
                 let mut value = patch_value;
-                discard_nulls(&mut value);
+                if opts.ignore_unmatched_nulls {
+                    discard_nulls(&mut value);
+                }
                 if let Some(value) = remove_directives(value) {
                     original.insert(key, value);
                 }
@@ -234,7 +268,9 @@ pub(crate) fn merge_map(
         if kind_of(original_value) != kind_of(&patch_value) {
             if !is_delete_list {
                 let mut value = patch_value;
-                discard_nulls(&mut value);
+                if opts.ignore_unmatched_nulls {
+                    discard_nulls(&mut value);
+                }
                 match remove_directives(value) {
                     Some(value) => *original_value = value,
                     None => {
@@ -252,7 +288,7 @@ pub(crate) fn merge_map(
                 if meta.replace {
                     *orig = patch_map;
                 } else {
-                    *orig = merge_map(std::mem::take(orig), patch_map, meta.sub, &here)?;
+                    *orig = merge_map(std::mem::take(orig), patch_map, meta.sub, opts, &here)?;
                 }
             }
             (Value::Array(orig), Value::Array(patch_list)) => {
@@ -264,6 +300,7 @@ pub(crate) fn merge_map(
                         meta.sub,
                         &meta.merge_key,
                         is_delete_list,
+                        opts,
                         &here,
                     )?;
                 } else {
@@ -302,11 +339,27 @@ fn extract_key(key: &str, prefix: &'static str, path: &Path<'_>) -> Result<Strin
 fn apply_retain_keys(
     original: &mut Map<String, Value>,
     patch: &mut Map<String, Value>,
+    opts: &MergeOptions,
     path: &Path<'_>,
 ) -> Result<(), Error> {
     let Some(retain) = patch.shift_remove(RETAIN_KEYS) else {
         return Ok(());
     };
+    if !opts.merge_parallel_list {
+        // Merging two patches: both must agree on the directive.
+        match original.get(RETAIN_KEYS) {
+            Some(existing) if existing != &retain => {
+                return Err(Error::BadRetainKeys {
+                    path: path.render(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                original.insert(RETAIN_KEYS.to_string(), retain);
+            }
+        }
+        return Ok(());
+    }
     let Value::Array(retain) = retain else {
         return Err(Error::BadRetainKeys {
             path: path.render(),
@@ -335,6 +388,7 @@ fn merge_set_element_order(
     original: &mut Map<String, Value>,
     patch: &mut Map<String, Value>,
     schema: Option<TypeRef<'_>>,
+    opts: &MergeOptions,
     path: &Path<'_>,
 ) -> Result<(), Error> {
     let keys: Vec<String> = patch
@@ -353,6 +407,20 @@ fn merge_set_element_order(
                 found: kind_name(&order),
             });
         };
+        if !opts.merge_parallel_list {
+            match original.get(&key) {
+                Some(Value::Array(existing)) if existing == &order => {}
+                Some(_) => {
+                    return Err(Error::SetElementOrderMismatch {
+                        path: path.render(),
+                        field: key.clone(),
+                    });
+                }
+                None => {
+                    original.insert(key.clone(), Value::Array(order.clone()));
+                }
+            }
+        }
         let field = extract_key(&key, SET_ELEMENT_ORDER, path)?;
         let here = Path::Field(path, &field);
         let original_list = match original.get(&field) {
@@ -400,6 +468,7 @@ fn merge_set_element_order(
                         meta.sub,
                         &meta.merge_key,
                         false,
+                        opts,
                         &here,
                     )?
                 } else {
@@ -592,6 +661,7 @@ fn merge_slice(
     items: Option<TypeRef<'_>>,
     merge_key: &str,
     is_delete_list: bool,
+    opts: &MergeOptions,
     path: &Path<'_>,
 ) -> Result<Vec<Value>, Error> {
     if original.is_empty() && patch.is_empty() {
@@ -599,7 +669,7 @@ fn merge_slice(
     }
     let kind = slice_element_kind(&original, &patch, path)?;
     if kind != Kind::Map {
-        if is_delete_list {
+        if is_delete_list && opts.merge_parallel_list {
             return Ok(original
                 .into_iter()
                 .filter(|v| !patch.iter().any(|d| scalar_eq(v, d)))
@@ -625,7 +695,7 @@ fn merge_slice(
         });
     }
     let (original, patch) = merge_slice_special_elements(original, patch, merge_key, path)?;
-    let merged = merge_slice_elements(original.clone(), &patch, items, merge_key, path)?;
+    let merged = merge_slice_elements(original.clone(), &patch, items, merge_key, opts, path)?;
     let (patch_items, server_only) = order::partition_maps(merged, &patch, merge_key, path)?;
     order::normalize_element_order(
         patch_items,
@@ -707,6 +777,7 @@ fn merge_slice_elements(
     patch: &[Value],
     items: Option<TypeRef<'_>>,
     merge_key: &str,
+    opts: &MergeOptions,
     path: &Path<'_>,
 ) -> Result<Vec<Value>, Error> {
     for (i, v) in patch.iter().enumerate() {
@@ -723,8 +794,13 @@ fn merge_slice_elements(
             (Some(j), Value::Object(patch_map)) => {
                 let slot = &mut original[j];
                 if let Value::Object(orig_map) = slot {
-                    let merged =
-                        merge_map(std::mem::take(orig_map), patch_map.clone(), items, &here)?;
+                    let merged = merge_map(
+                        std::mem::take(orig_map),
+                        patch_map.clone(),
+                        items,
+                        opts,
+                        &here,
+                    )?;
                     *slot = Value::Object(merged);
                 }
             }

@@ -1,3 +1,4 @@
 //! Integration tests for flux-merge (one binary; modules per area).
 
+mod laws;
 mod oracle;
