@@ -1,0 +1,159 @@
+//! Server-side defaults for built-in kinds that clients rely on (a small subset of
+//! upstream's defaulting functions; see the README for what is covered).
+
+use serde_json::{Map, Value, json};
+
+use crate::resources::ResourceDef;
+
+fn obj_at<'a>(root: &'a mut Value, key: &str) -> Option<&'a mut Map<String, Value>> {
+    let map = root.as_object_mut()?;
+    let entry = map.entry(key.to_string()).or_insert_with(|| json!({}));
+    if entry.is_null() {
+        *entry = json!({});
+    }
+    entry.as_object_mut()
+}
+
+fn default(map: &mut Map<String, Value>, key: &str, value: Value) {
+    if map.get(key).is_none_or(Value::is_null) {
+        map.insert(key.to_string(), value);
+    }
+}
+
+fn pod_spec_defaults(spec: &mut Map<String, Value>) {
+    default(spec, "restartPolicy", json!("Always"));
+    default(spec, "terminationGracePeriodSeconds", json!(30));
+    default(spec, "dnsPolicy", json!("ClusterFirst"));
+    default(spec, "schedulerName", json!("default-scheduler"));
+    default(spec, "securityContext", json!({}));
+    if let Some(containers) = spec.get_mut("containers").and_then(Value::as_array_mut) {
+        for c in containers.iter_mut().filter_map(Value::as_object_mut) {
+            default(c, "terminationMessagePath", json!("/dev/termination-log"));
+            default(c, "terminationMessagePolicy", json!("File"));
+            default(c, "resources", json!({}));
+            let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+            let latest = !image.contains(':') || image.ends_with(":latest");
+            default(
+                c,
+                "imagePullPolicy",
+                json!(if latest { "Always" } else { "IfNotPresent" }),
+            );
+            if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
+                for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+                    default(p, "protocol", json!("TCP"));
+                }
+            }
+        }
+    }
+}
+
+fn template_defaults(spec: &mut Map<String, Value>) {
+    if let Some(tspec) = spec
+        .get_mut("template")
+        .and_then(|t| t.get_mut("spec"))
+        .and_then(Value::as_object_mut)
+    {
+        pod_spec_defaults(tspec);
+    }
+}
+
+/// Apply the defaults for `def`'s kind.
+pub fn apply(def: &ResourceDef, obj: &mut Value) {
+    match (def.group.as_str(), def.kind.as_str()) {
+        ("", "Namespace") => {
+            let name = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            if let Some(meta) = obj_at(obj, "metadata") {
+                let labels = meta.entry("labels").or_insert_with(|| json!({}));
+                if let Some(l) = labels.as_object_mut() {
+                    l.insert("kubernetes.io/metadata.name".into(), json!(name));
+                }
+            }
+            if let Some(spec) = obj_at(obj, "spec") {
+                default(spec, "finalizers", json!(["kubernetes"]));
+            }
+            if let Some(status) = obj_at(obj, "status") {
+                default(status, "phase", json!("Active"));
+            }
+        }
+        ("", "Secret") => {
+            if let Some(map) = obj.as_object_mut() {
+                default(map, "type", json!("Opaque"));
+            }
+        }
+        ("", "Service") => {
+            if let Some(spec) = obj_at(obj, "spec") {
+                default(spec, "type", json!("ClusterIP"));
+                default(spec, "sessionAffinity", json!("None"));
+                if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
+                    for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+                        default(p, "protocol", json!("TCP"));
+                        if let Some(port) = p.get("port").cloned() {
+                            default(p, "targetPort", port);
+                        }
+                    }
+                }
+            }
+        }
+        ("", "Pod") => {
+            if let Some(spec) = obj_at(obj, "spec") {
+                pod_spec_defaults(spec);
+            }
+        }
+        ("apps", "Deployment") => {
+            if let Some(spec) = obj_at(obj, "spec") {
+                default(spec, "replicas", json!(1));
+                default(spec, "revisionHistoryLimit", json!(10));
+                default(spec, "progressDeadlineSeconds", json!(600));
+                default(
+                    spec,
+                    "strategy",
+                    json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+                );
+                template_defaults(spec);
+            }
+        }
+        ("apps", "StatefulSet") => {
+            if let Some(spec) = obj_at(obj, "spec") {
+                default(spec, "replicas", json!(1));
+                default(spec, "revisionHistoryLimit", json!(10));
+                default(spec, "podManagementPolicy", json!("OrderedReady"));
+                default(
+                    spec,
+                    "updateStrategy",
+                    json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+                );
+                template_defaults(spec);
+            }
+        }
+        ("apps", "DaemonSet") => {
+            if let Some(spec) = obj_at(obj, "spec") {
+                default(spec, "revisionHistoryLimit", json!(10));
+                default(
+                    spec,
+                    "updateStrategy",
+                    json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+                );
+                template_defaults(spec);
+            }
+        }
+        ("apps", "ReplicaSet") => {
+            if let Some(spec) = obj_at(obj, "spec") {
+                default(spec, "replicas", json!(1));
+                template_defaults(spec);
+            }
+        }
+        ("batch", "Job") => {
+            if let Some(spec) = obj_at(obj, "spec") {
+                default(spec, "parallelism", json!(1));
+                default(spec, "completions", json!(1));
+                default(spec, "backoffLimit", json!(6));
+                template_defaults(spec);
+            }
+        }
+        _ => {}
+    }
+}

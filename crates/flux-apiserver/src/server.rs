@@ -1,0 +1,468 @@
+//! The API server: state, the HTTP router (a `tower::Service`), and the HTTPS listener.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{HeaderValue, Method, StatusCode, header};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::discovery;
+use crate::request::{Query, ResourcePath, Route, decode_object, route};
+use crate::resources::{Registry, ResourceDef};
+use crate::status::ApiError;
+use crate::store::{Durability, Store, StoreError};
+use crate::tls::{TlsError, TlsMaterial};
+use crate::verbs::{self, DeleteOptions};
+use crate::watch;
+
+/// Upstream's request body limit (3 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 3 * 1024 * 1024;
+
+/// The namespaces every cluster has.
+pub const DEFAULT_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("opening the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("preparing TLS: {0}")]
+    Tls(#[from] TlsError),
+    #[error("creating the default namespace {namespace}: {source}")]
+    Bootstrap { namespace: String, source: ApiError },
+    #[error("binding {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("writing {path}: {source}")]
+    WriteKubeconfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Shared state of one API server.
+pub struct Api {
+    pub store: Store,
+    pub registry: Registry,
+    pub body_limit: usize,
+    /// What `/api` reports as the server address.
+    pub server_address: parking_lot::RwLock<String>,
+}
+
+impl Api {
+    fn new(store: Store) -> Result<Self, ServerError> {
+        let api = Api {
+            store,
+            registry: Registry::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            server_address: parking_lot::RwLock::new("127.0.0.1:6443".into()),
+        };
+        api.bootstrap()?;
+        Ok(api)
+    }
+
+    /// Default namespaces, and serving the CRDs found in storage.
+    fn bootstrap(&self) -> Result<(), ServerError> {
+        let ns_def =
+            self.registry
+                .get("", "v1", "namespaces")
+                .ok_or_else(|| ServerError::Bootstrap {
+                    namespace: "default".into(),
+                    source: ApiError::internal("namespaces are not registered"),
+                })?;
+        for ns in DEFAULT_NAMESPACES {
+            let key = verbs::key(&ns_def, None, ns);
+            if self.store.get(&key).is_none() {
+                let obj =
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+                verbs::create(self, &ns_def, None, obj, &Query::default()).map_err(|source| {
+                    ServerError::Bootstrap {
+                        namespace: (*ns).to_string(),
+                        source,
+                    }
+                })?;
+            }
+        }
+        let (crds, _) =
+            self.store
+                .list("apiextensions.k8s.io/customresourcedefinitions", None, None);
+        for crd in crds {
+            crate::crd::serve(self, &crd);
+        }
+        Ok(())
+    }
+}
+
+/// An API server: storage plus the HTTP surface.
+#[derive(Clone)]
+pub struct ApiServer {
+    api: Arc<Api>,
+}
+
+impl ApiServer {
+    /// A server whose state lives only in memory.
+    pub fn in_memory() -> Result<Self, ServerError> {
+        Ok(Self {
+            api: Arc::new(Api::new(Store::in_memory())?),
+        })
+    }
+
+    /// A durable server with its database under `dir`.
+    pub fn open(dir: &Path, durability: Durability) -> Result<Self, ServerError> {
+        Ok(Self {
+            api: Arc::new(Api::new(Store::open(dir, durability)?)?),
+        })
+    }
+
+    pub fn api(&self) -> &Arc<Api> {
+        &self.api
+    }
+
+    /// The HTTP surface without authentication, as a `tower::Service` (in-process use:
+    /// `kube::Client::new(server.router(), "default")`).
+    pub fn router(&self) -> axum::Router {
+        let api = self.api.clone();
+        axum::Router::new().fallback(move |req: Request| {
+            let api = api.clone();
+            async move { handle(api, req).await }
+        })
+    }
+
+    /// The HTTP surface behind bearer-token authentication.
+    pub fn authenticated_router(&self, token: String) -> axum::Router {
+        let token: Arc<str> = token.into();
+        self.router().layer(axum::middleware::from_fn(
+            move |req: Request, next: axum::middleware::Next| {
+                let token = token.clone();
+                async move {
+                    if is_public(req.uri().path()) || bearer_matches(&req, &token) {
+                        next.run(req).await
+                    } else {
+                        error_response(&ApiError::unauthorized())
+                    }
+                }
+            },
+        ))
+    }
+
+    /// Serve HTTPS (HTTP/1.1 and HTTP/2) on `listener` until the task is dropped.
+    pub async fn serve_tls(
+        &self,
+        listener: TcpListener,
+        tls: &TlsMaterial,
+    ) -> Result<(), ServerError> {
+        if let Ok(addr) = listener.local_addr() {
+            *self.api.server_address.write() = addr.to_string();
+        }
+        let acceptor = tls.acceptor()?;
+        let service = self.authenticated_router(tls.token.clone());
+        loop {
+            let Ok((tcp, _peer)) = listener.accept().await else {
+                continue;
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let service = service.clone();
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let hyper_service = hyper_util::service::TowerToHyperService::new(service);
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                let _ = builder.serve_connection(io, hyper_service).await;
+            });
+        }
+    }
+}
+
+fn is_public(path: &str) -> bool {
+    matches!(path, "/version" | "/healthz" | "/livez" | "/readyz")
+}
+
+fn bearer_matches(req: &Request, token: &str) -> bool {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), token.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn json_response(code: u16, body: &Value) -> Response {
+    json_response_typed(code, body, "application/json")
+}
+
+fn json_response_typed(code: u16, body: &Value, content_type: &'static str) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+pub fn error_response(err: &ApiError) -> Response {
+    let mut resp = json_response(err.code, &err.to_status());
+    if let Some(secs) = err.retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+async fn handle(api: Arc<Api>, req: Request) -> Response {
+    match dispatch(api, req).await {
+        Ok(resp) => resp,
+        Err(err) => error_response(&err),
+    }
+}
+
+fn header_str(req: &Request, name: header::HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > limit
+    {
+        return Err(ApiError::request_entity_too_large(limit));
+    }
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::request_entity_too_large(limit))
+}
+
+async fn dispatch(api: Arc<Api>, req: Request) -> Result<Response, ApiError> {
+    let path = req.uri().path().to_string();
+    let registry = &api.registry;
+    let r = route(&path, |g, v, p| {
+        registry.get(g, v, p).is_some_and(|d| d.namespaced)
+    });
+    let get_only = |m: &Method| -> Result<(), ApiError> {
+        if m == Method::GET || m == Method::HEAD {
+            Ok(())
+        } else {
+            Err(ApiError::method_not_allowed())
+        }
+    };
+    let accept = header_str(&req, header::ACCEPT).map(str::to_string);
+    match r {
+        Route::Version => {
+            get_only(req.method())?;
+            Ok(json_response(200, &discovery::version_info()))
+        }
+        Route::Health => {
+            let mut resp = Response::new(Body::from("ok"));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            Ok(resp)
+        }
+        Route::CoreGroup | Route::Groups => {
+            get_only(req.method())?;
+            let core = r == Route::CoreGroup;
+            match discovery::wants_aggregated(accept.as_deref()) {
+                Some(version) => {
+                    let ct = if version == "v2" {
+                        discovery::AGGREGATED_V2
+                    } else {
+                        discovery::AGGREGATED_V2BETA1
+                    };
+                    Ok(json_response_typed(
+                        200,
+                        &discovery::aggregated(&api.registry, core, version),
+                        ct,
+                    ))
+                }
+                None if core => Ok(json_response(
+                    200,
+                    &discovery::legacy_core(&api.server_address.read()),
+                )),
+                None => Ok(json_response(200, &discovery::legacy_groups(&api.registry))),
+            }
+        }
+        Route::Group(g) => {
+            get_only(req.method())?;
+            discovery::legacy_group(&api.registry, &g)
+                .map(|v| json_response(200, &v))
+                .ok_or_else(ApiError::no_such_path)
+        }
+        Route::GroupVersion(g, v) => {
+            get_only(req.method())?;
+            discovery::legacy_resource_list(&api.registry, &g, &v)
+                .map(|v| json_response(200, &v))
+                .ok_or_else(ApiError::no_such_path)
+        }
+        Route::OpenApi | Route::Unknown => Err(ApiError::no_such_path()),
+        Route::Resource(rp) => resource(api.clone(), rp, req).await,
+    }
+}
+
+async fn resource(api: Arc<Api>, rp: ResourcePath, req: Request) -> Result<Response, ApiError> {
+    let def: Arc<ResourceDef> = api
+        .registry
+        .get(&rp.group, &rp.version, &rp.plural)
+        .ok_or_else(ApiError::no_such_path)?;
+    if rp.namespace.is_some() && !def.namespaced {
+        return Err(ApiError::no_such_path());
+    }
+    if let Some(ns) = rp.namespace.as_deref()
+        && ns.is_empty()
+    {
+        return Err(ApiError::no_such_path());
+    }
+    let q = Query::parse(req.uri().query())?;
+    let ns = rp.namespace.as_deref();
+    let name = rp.name.as_deref();
+    let sub = rp.subresource.as_deref();
+    let method = req.method().clone();
+    if def.create_only && method != Method::POST {
+        return Err(ApiError::method_not_allowed());
+    }
+    let content_type = header_str(&req, header::CONTENT_TYPE).map(str::to_string);
+    let answer = match (method, name) {
+        (Method::GET, Some(name)) => verbs::get(&api, &def, ns, name, sub)?,
+        (Method::GET, None) if q.watch => {
+            let rx = watch::start(api.clone(), def, rp.namespace.clone(), &q)?;
+            let stream = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv()
+                    .await
+                    .map(|b| (Ok::<Bytes, std::convert::Infallible>(b), rx))
+            });
+            let mut resp = Response::new(Body::from_stream(stream.boxed()));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache, private"),
+            );
+            return Ok(resp);
+        }
+        (Method::GET, None) => verbs::list(&api, &def, ns, &q)?,
+        (Method::POST, None) => {
+            let body = read_body(req, api.body_limit).await?;
+            let obj = decode_object(content_type.as_deref(), &body)?;
+            verbs::create(&api, &def, ns, obj, &q)?
+        }
+        (Method::PUT, Some(name)) => {
+            let body = read_body(req, api.body_limit).await?;
+            let obj = decode_object(content_type.as_deref(), &body)?;
+            verbs::update(&api, &def, ns, name, sub, obj, &q)?
+        }
+        (Method::PATCH, Some(name)) => {
+            let body = read_body(req, api.body_limit).await?;
+            verbs::patch(
+                &api,
+                &def,
+                ns,
+                name,
+                sub,
+                verbs::PatchBody {
+                    content_type: content_type.as_deref(),
+                    body: &body,
+                },
+                &q,
+            )?
+        }
+        (Method::DELETE, Some(name)) => {
+            if sub.is_some() {
+                return Err(ApiError::method_not_allowed());
+            }
+            let body = read_body(req, api.body_limit).await?;
+            let opts = DeleteOptions::from_request(&body, &q)?;
+            verbs::delete(&api, &def, ns, name, &opts)?
+        }
+        (Method::DELETE, None) => {
+            let body = read_body(req, api.body_limit).await?;
+            let opts = DeleteOptions::from_request(&body, &q)?;
+            verbs::delete_collection(&api, &def, ns, &q, &opts)?
+        }
+        _ => return Err(ApiError::method_not_allowed()),
+    };
+    Ok(json_response(answer.code, &answer.body))
+}
+
+/// A kubeconfig for a server at `server_url` (cluster CA, admin token).
+pub fn kubeconfig(server_url: &str, ca_pem: &str, token: &str) -> String {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem.as_bytes());
+    format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: flux-dev
+  cluster:
+    server: {server_url}
+    certificate-authority-data: {ca}
+users:
+- name: flux-dev-admin
+  user:
+    token: {token}
+contexts:
+- name: flux-dev
+  context:
+    cluster: flux-dev
+    user: flux-dev-admin
+    namespace: default
+current-context: flux-dev
+preferences: {{}}
+"
+    )
+}
+
+/// Write the kubeconfig for `addr` to `path` (mode 0600 on Unix).
+pub fn write_kubeconfig(
+    path: &Path,
+    addr: SocketAddr,
+    tls: &TlsMaterial,
+) -> Result<(), ServerError> {
+    let text = kubeconfig(&format!("https://{addr}"), &tls.ca_pem, &tls.token);
+    crate::tls::write_private(path, text.as_bytes()).map_err(|source| {
+        ServerError::WriteKubeconfig {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// Start a durable HTTPS server for `flux dev --api-only`: opens `dir`, binds `addr`,
+/// writes `dir/kubeconfig`, then serves until the future is dropped.
+pub async fn run_dev(dir: &Path, addr: SocketAddr) -> Result<(), ServerError> {
+    let server = ApiServer::open(dir, Durability::ProcessCrash)?;
+    let tls = TlsMaterial::load_or_create(dir)?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    write_kubeconfig(&dir.join("kubeconfig"), local, &tls)?;
+    server.serve_tls(listener, &tls).await
+}

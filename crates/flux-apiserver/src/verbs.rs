@@ -1,0 +1,1086 @@
+//! The verbs: get, list, create, update, patch, delete, deletecollection (watch is in
+//! `watch.rs`). Each returns the HTTP code and the JSON body, or a Status error.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::crd;
+use crate::defaults;
+use crate::object_meta::{
+    finalizers, is_deleting, meta, meta_mut, meta_str, name_suffix, new_uid, now_rfc3339, uid,
+};
+use crate::request::{Query, media_type};
+use crate::resources::ResourceDef;
+use crate::schema;
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::server::Api;
+use crate::status::{ApiError, StatusCause, success_status};
+use crate::store::{ObjectKey, Txn};
+use crate::validation::{validate_metadata, validate_name};
+
+/// A verb's answer.
+pub struct Answer {
+    pub code: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    fn ok(body: Value) -> Self {
+        Self { code: 200, body }
+    }
+    fn created(body: Value) -> Self {
+        Self { code: 201, body }
+    }
+}
+
+/// Work to do after a write committed (registry changes follow the stored CRDs).
+#[derive(Default)]
+struct AfterCommit {
+    crds: Vec<Value>,
+    removed_crds: Vec<String>,
+}
+
+impl AfterCommit {
+    fn run(self, api: &Api) {
+        for crd in self.crds {
+            crd::serve(api, &crd);
+        }
+        for name in self.removed_crds {
+            api.registry.unregister_crd(&name);
+        }
+    }
+}
+
+pub fn key(def: &ResourceDef, namespace: Option<&str>, name: &str) -> ObjectKey {
+    (
+        def.storage_resource(),
+        if def.namespaced {
+            namespace.unwrap_or("").to_string()
+        } else {
+            String::new()
+        },
+        name.to_string(),
+    )
+}
+
+/// The object as served at `def`'s version (multi-version CRDs share storage).
+pub fn render(def: &ResourceDef, obj: &Value) -> Value {
+    let mut out = obj.clone();
+    if let Some(map) = out.as_object_mut() {
+        map.insert("apiVersion".into(), json!(def.api_version()));
+        map.insert("kind".into(), json!(def.kind));
+    }
+    out
+}
+
+fn check_type_meta(def: &ResourceDef, obj: &mut Value) -> Result<(), ApiError> {
+    let Some(map) = obj.as_object_mut() else {
+        return Err(ApiError::bad_request("the request body must be an object"));
+    };
+    let want_av = def.api_version();
+    match map.get("apiVersion").and_then(Value::as_str) {
+        None | Some("") => {
+            map.insert("apiVersion".into(), json!(want_av));
+        }
+        Some(av) if av == want_av => {}
+        Some(av) => {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({av}) does not match the expected API version ({want_av})"
+            )));
+        }
+    }
+    match map.get("kind").and_then(Value::as_str) {
+        None | Some("") => {
+            map.insert("kind".into(), json!(def.kind));
+        }
+        Some(k) if k == def.kind => {}
+        Some(k) => {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({}) for {}",
+                def.kind,
+                def.api_version()
+            )));
+        }
+    }
+    if !map.get("metadata").is_none_or(Value::is_object) {
+        return Err(ApiError::bad_request(
+            "metadata: the field must be an object",
+        ));
+    }
+    Ok(())
+}
+
+fn namespace_key(ns: &str) -> ObjectKey {
+    ("/namespaces".into(), String::new(), ns.to_string())
+}
+
+fn check_namespace(
+    tx: &Txn<'_>,
+    def: &ResourceDef,
+    ns: &str,
+    creating: bool,
+) -> Result<(), ApiError> {
+    if !def.namespaced {
+        return Ok(());
+    }
+    let Some(nsobj) = tx.get(&namespace_key(ns)) else {
+        return Err(ApiError::not_found("namespaces", "", ns));
+    };
+    if creating && is_deleting(&nsobj) {
+        let mut err = ApiError::forbidden(format!(
+            "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+            crate::status::qualified_resource(&def.plural, &def.group),
+            ""
+        ));
+        err.reason = "Forbidden";
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// Validate and default an object before it is stored (metadata, built-in defaults,
+/// CRD schemas, CRD definitions themselves).
+fn admit(
+    api: &Api,
+    def: &ResourceDef,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
+    let name = meta_str(obj, "name").to_string();
+    let mut causes = Vec::new();
+    if old.is_none() {
+        causes.extend(validate_name(&name, def.name_rule, "metadata.name"));
+    }
+    if let Some(m) = meta(obj) {
+        causes.extend(validate_metadata(&Value::Object(m.clone())));
+    }
+    if let Some(old) = old
+        && is_deleting(old)
+    {
+        {
+            let old_f = finalizers(old);
+            let added: Vec<String> = finalizers(obj)
+                .into_iter()
+                .filter(|f| !old_f.contains(f))
+                .collect();
+            if !added.is_empty() {
+                causes.push(StatusCause::forbidden(
+                    "metadata.finalizers",
+                    &format!(
+                        "no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                    ),
+                ));
+            }
+        }
+    }
+    defaults::apply(def, obj);
+    if let Some(schema_root) = def.schema.as_deref() {
+        schema::prune_root(obj, schema_root);
+        schema::apply_defaults(obj, schema_root);
+        causes.extend(schema::validate_root(obj, schema_root));
+    }
+    if def.group == "apiextensions.k8s.io" && def.plural == "customresourcedefinitions" {
+        causes.extend(crd::validate_and_set_status(api, obj, old));
+    }
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(&def.kind, &def.group, &name, causes));
+    }
+    Ok(())
+}
+
+/// Does anything but metadata (and status, for kinds with a status subresource) differ?
+fn spec_changed(def: &ResourceDef, old: &Value, new: &Value) -> bool {
+    let strip = |v: &Value| -> Map<String, Value> {
+        let mut m = v.as_object().cloned().unwrap_or_default();
+        m.remove("metadata");
+        m.remove("apiVersion");
+        m.remove("kind");
+        if def.status_subresource {
+            m.remove("status");
+        }
+        m
+    };
+    strip(old) != strip(new)
+}
+
+/// Equal apart from resourceVersion and managedFields.
+fn same_content(old: &Value, new: &Value) -> bool {
+    let strip = |v: &Value| -> Value {
+        let mut v = v.clone();
+        let m = meta_mut(&mut v);
+        m.remove("resourceVersion");
+        m.remove("managedFields");
+        v
+    };
+    strip(old) == strip(new)
+}
+
+fn parse_rv(raw: &str, def: &ResourceDef) -> Result<u64, ApiError> {
+    raw.parse::<u64>().map_err(|e| {
+        ApiError::invalid(
+            &def.plural,
+            &def.group,
+            "",
+            vec![StatusCause::invalid(
+                "resourceVersion",
+                &json!(raw),
+                &format!("strconv.ParseUint: parsing {raw:?}: {e}"),
+            )],
+        )
+    })
+}
+
+pub fn parse_resource_version(raw: &str, def: &ResourceDef) -> Result<u64, ApiError> {
+    parse_rv(raw, def)
+}
+
+// ------------------------------------------------------------------------------------
+// get / list
+
+pub fn get(
+    api: &Api,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    name: &str,
+    sub: Option<&str>,
+) -> Result<Answer, ApiError> {
+    check_subresource(def, sub)?;
+    let k = key(def, ns, name);
+    let obj = api
+        .store
+        .get(&k)
+        .ok_or_else(|| ApiError::not_found(&def.plural, &def.group, name))?;
+    if sub == Some("scale") {
+        return Ok(Answer::ok(scale_of(&obj)));
+    }
+    Ok(Answer::ok(render(def, &obj)))
+}
+
+fn check_subresource(def: &ResourceDef, sub: Option<&str>) -> Result<(), ApiError> {
+    match sub {
+        None => Ok(()),
+        Some("status") if def.status_subresource => Ok(()),
+        Some("scale") if def.scale_subresource => Ok(()),
+        Some("finalize") if def.plural == "namespaces" && def.group.is_empty() => Ok(()),
+        Some(_) => Err(ApiError::no_such_path()),
+    }
+}
+
+fn scale_of(obj: &Value) -> Value {
+    let replicas = obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1));
+    let selector = obj
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let m = meta(obj).cloned().unwrap_or_default();
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": m.get("name"),
+            "namespace": m.get("namespace"),
+            "uid": m.get("uid"),
+            "resourceVersion": m.get("resourceVersion"),
+            "creationTimestamp": m.get("creationTimestamp"),
+        },
+        "spec": {"replicas": replicas},
+        "status": {
+            "replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+            "selector": selector,
+        },
+    })
+}
+
+fn encode_continue(ns: &str, name: &str) -> String {
+    let raw = format!("{ns}\u{0}{name}");
+    raw.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
+    if !token.len().is_multiple_of(2) {
+        return Err(bad());
+    }
+    let bytes: Result<Vec<u8>, _> = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
+        .collect();
+    let text = String::from_utf8(bytes.map_err(|_| bad())?).map_err(|_| bad())?;
+    let (ns, name) = text.split_once('\u{0}').ok_or_else(bad)?;
+    Ok((ns.to_string(), name.to_string()))
+}
+
+pub fn list(api: &Api, def: &ResourceDef, ns: Option<&str>, q: &Query) -> Result<Answer, ApiError> {
+    let labels = LabelSelector::parse(&q.label_selector)?;
+    let fields = FieldSelector::parse(&q.field_selector, &def.kind, &def.api_version())?;
+    if q.resource_version_match.is_some() && q.resource_version.is_none() {
+        return Err(ApiError::bad_request(
+            "resourceVersionMatch is forbidden unless resourceVersion is provided",
+        ));
+    }
+    let current = api.store.current_rv();
+    if let Some(rv) = q.resource_version.as_deref() {
+        let asked = parse_rv(rv, def)?;
+        if q.resource_version_match.as_deref() == Some("Exact") && asked != current {
+            return Err(ApiError::expired(asked, current));
+        }
+        if asked > current {
+            return Err(ApiError::new(
+                504,
+                "Timeout",
+                format!("Timeout: Too large resource version: {asked}, current: {current}"),
+            ));
+        }
+    }
+    let after = q
+        .continue_token
+        .as_deref()
+        .map(decode_continue)
+        .transpose()?;
+    let ns_filter = if def.namespaced { ns } else { None };
+    let (objects, rv) = api
+        .store
+        .list(&def.storage_resource(), ns_filter, after.as_ref());
+    let limit = q.limit.unwrap_or(usize::MAX);
+    let mut items = Vec::new();
+    let mut next = None;
+    let mut matched_after_limit = 0usize;
+    for obj in objects {
+        if !labels.matches(&obj) || !fields.matches(&obj) {
+            continue;
+        }
+        if items.len() >= limit {
+            matched_after_limit += 1;
+            continue;
+        }
+        if items.len() + 1 == limit {
+            next = Some(encode_continue(
+                meta_str(&obj, "namespace"),
+                meta_str(&obj, "name"),
+            ));
+        }
+        items.push(render(def, &obj));
+    }
+    let mut list_meta = json!({"resourceVersion": rv.to_string()});
+    if matched_after_limit > 0
+        && let Some(token) = next
+    {
+        list_meta["continue"] = json!(token);
+        list_meta["remainingItemCount"] = json!(matched_after_limit);
+    }
+    Ok(Answer::ok(json!({
+        "kind": def.list_kind(),
+        "apiVersion": def.api_version(),
+        "metadata": list_meta,
+        "items": items,
+    })))
+}
+
+// ------------------------------------------------------------------------------------
+// create
+
+pub fn create(
+    api: &Api,
+    def: &Arc<ResourceDef>,
+    ns: Option<&str>,
+    mut obj: Value,
+    q: &Query,
+) -> Result<Answer, ApiError> {
+    if def.create_only {
+        return review(def, obj);
+    }
+    check_type_meta(def, &mut obj)?;
+    if def.namespaced && ns.is_none() {
+        return Err(ApiError::method_not_allowed());
+    }
+    {
+        let m = meta_mut(&mut obj);
+        if let Some(body_ns) = m.get("namespace").and_then(Value::as_str)
+            && def.namespaced
+            && !body_ns.is_empty()
+            && Some(body_ns) != ns
+        {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        if m.get("resourceVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+        {
+            return Err(ApiError::bad_request(
+                "resourceVersion should not be set on objects to be created",
+            ));
+        }
+        if def.namespaced {
+            m.insert("namespace".into(), json!(ns.unwrap_or_default()));
+        } else {
+            m.remove("namespace");
+        }
+        let name = m
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if name.is_empty() {
+            let generate = m.get("generateName").and_then(Value::as_str).unwrap_or("");
+            if generate.is_empty() {
+                return Err(ApiError::invalid(
+                    &def.kind,
+                    &def.group,
+                    "",
+                    vec![StatusCause::required(
+                        "metadata.name",
+                        "name or generateName is required",
+                    )],
+                ));
+            }
+            let generated = format!("{generate}{}", name_suffix());
+            m.insert("name".into(), json!(generated));
+        }
+        m.insert("uid".into(), json!(new_uid()));
+        m.insert("creationTimestamp".into(), json!(now_rfc3339()));
+        m.remove("deletionTimestamp");
+        m.remove("deletionGracePeriodSeconds");
+        m.remove("selfLink");
+        if def.has_generation || def.crd_name.is_some() {
+            m.insert("generation".into(), json!(1));
+        } else {
+            m.remove("generation");
+        }
+    }
+    if def.status_subresource
+        && let Some(map) = obj.as_object_mut()
+    {
+        map.remove("status");
+    }
+    admit(api, def, &mut obj, None)?;
+    let name = meta_str(&obj, "name").to_string();
+    let k = key(def, ns, &name);
+    let mut after = AfterCommit::default();
+    let stored = api.store.write(|tx| {
+        check_namespace(tx, def, ns.unwrap_or(""), true)?;
+        if tx.get(&k).is_some() {
+            return Err(ApiError::already_exists(&def.plural, &def.group, &name));
+        }
+        if q.dry_run {
+            return Ok(Arc::new(obj));
+        }
+        let stored = tx.put(k.clone(), obj);
+        if crd::is_crd(def) {
+            after.crds.push((*stored).clone());
+        }
+        Ok(stored)
+    })?;
+    after.run(api);
+    Ok(Answer::created(render(def, &stored)))
+}
+
+/// SelfSubjectAccessReview and friends: everyone is cluster-admin until RBAC exists.
+fn review(def: &ResourceDef, mut obj: Value) -> Result<Answer, ApiError> {
+    let map = obj
+        .as_object_mut()
+        .ok_or_else(|| ApiError::bad_request("the request body must be an object"))?;
+    map.insert("apiVersion".into(), json!(def.api_version()));
+    map.insert("kind".into(), json!(def.kind));
+    let status = match def.kind.as_str() {
+        "SelfSubjectReview" => json!({"userInfo": {
+            "username": "flux-dev-admin",
+            "groups": ["system:masters", "system:authenticated"]}}),
+        "TokenReview" => json!({"authenticated": false}),
+        "SelfSubjectRulesReview" => json!({
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": false}),
+        _ => {
+            json!({"allowed": true, "reason": "flux-apiserver grants every request (no RBAC yet)"})
+        }
+    };
+    map.insert("status".into(), status);
+    Ok(Answer::created(obj))
+}
+
+// ------------------------------------------------------------------------------------
+// update / patch
+
+/// Everything update and patch share once the new object is known.
+fn store_update(
+    api: &Api,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    name: &str,
+    sub: Option<&str>,
+    q: &Query,
+    make_new: impl FnOnce(&Value) -> Result<Value, ApiError>,
+) -> Result<Answer, ApiError> {
+    check_subresource(def, sub)?;
+    if sub == Some("scale") {
+        return Err(ApiError::method_not_allowed());
+    }
+    let k = key(def, ns, name);
+    let mut after = AfterCommit::default();
+    let result = api.store.write(|tx| {
+        let old = tx
+            .get(&k)
+            .ok_or_else(|| ApiError::not_found(&def.plural, &def.group, name))?;
+        let mut new = make_new(&old)?;
+        check_type_meta(def, &mut new)?;
+        // Optimistic concurrency: a resourceVersion in the body must be current.
+        let body_rv = meta_str(&new, "resourceVersion").to_string();
+        if !body_rv.is_empty() && body_rv != meta_str(&old, "resourceVersion") {
+            return Err(ApiError::stale(&def.plural, &def.group, name));
+        }
+        let body_name = meta_str(&new, "name").to_string();
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let body_ns = meta_str(&new, "namespace").to_string();
+        if def.namespaced && !body_ns.is_empty() && Some(body_ns.as_str()) != ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        // Subresource semantics.
+        match sub {
+            Some("status") => {
+                let mut merged = (*old).clone();
+                if let Some(map) = merged.as_object_mut() {
+                    match new.get("status") {
+                        Some(s) => map.insert("status".into(), s.clone()),
+                        None => map.remove("status"),
+                    };
+                }
+                new = merged;
+            }
+            Some("finalize") => {
+                let mut merged = (*old).clone();
+                if let Some(map) = merged.as_object_mut() {
+                    let spec_finalizers = new.pointer("/spec/finalizers").cloned();
+                    let spec = map.entry("spec").or_insert_with(|| json!({}));
+                    if let Some(spec) = spec.as_object_mut() {
+                        match spec_finalizers {
+                            Some(f) => spec.insert("finalizers".into(), f),
+                            None => spec.remove("finalizers"),
+                        };
+                    }
+                }
+                new = merged;
+            }
+            _ => {
+                if def.status_subresource
+                    && let Some(map) = new.as_object_mut()
+                {
+                    match old.get("status") {
+                        Some(s) => map.insert("status".into(), s.clone()),
+                        None => map.remove("status"),
+                    };
+                }
+            }
+        }
+        // Fields the server owns.
+        {
+            let old_meta = meta(&old).cloned().unwrap_or_default();
+            let m = meta_mut(&mut new);
+            m.insert("name".into(), json!(name));
+            for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+                match old_meta.get(field) {
+                    Some(v) => m.insert(field.into(), v.clone()),
+                    None => m.remove(field),
+                };
+            }
+            if def.namespaced {
+                m.insert("namespace".into(), json!(ns.unwrap_or_default()));
+            } else {
+                m.remove("namespace");
+            }
+            m.insert(
+                "resourceVersion".into(),
+                old_meta.get("resourceVersion").cloned().unwrap_or(json!("")),
+            );
+        }
+        if sub.is_none() {
+            admit(api, def, &mut new, Some(&old))?;
+        }
+        if (def.has_generation || def.crd_name.is_some()) && spec_changed(def, &old, &new) {
+            let gen_now = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+            meta_mut(&mut new).insert("generation".into(), json!(gen_now + 1));
+        }
+        if same_content(&old, &new) {
+            return Ok(old);
+        }
+        if q.dry_run {
+            return Ok(Arc::new(new));
+        }
+        let is_namespace = def.group.is_empty() && def.plural == "namespaces";
+        if !is_namespace && is_deleting(&new) && finalizers(&new).is_empty() {
+            // The last finalizer is gone: the object goes away now.
+            let last = tx.put(k.clone(), new);
+            remove_now(api, tx, def, &k, &mut after, Some("Background"))?;
+            return Ok(last);
+        }
+        let stored = tx.put(k.clone(), new);
+        if crd::is_crd(def) {
+            after.crds.push((*stored).clone());
+        }
+        Ok(stored)
+    })?;
+    after.run(api);
+    Ok(Answer::ok(render(def, &result)))
+}
+
+pub fn update(
+    api: &Api,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    name: &str,
+    sub: Option<&str>,
+    mut obj: Value,
+    q: &Query,
+) -> Result<Answer, ApiError> {
+    check_type_meta(def, &mut obj)?;
+    store_update(api, def, ns, name, sub, q, move |_| Ok(obj))
+}
+
+pub const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json";
+
+/// A PATCH body with its media type.
+pub struct PatchBody<'a> {
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+pub fn patch(
+    api: &Api,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    name: &str,
+    sub: Option<&str>,
+    patch: PatchBody<'_>,
+    q: &Query,
+) -> Result<Answer, ApiError> {
+    let body = patch.body;
+    let media = media_type(patch.content_type);
+    match media.as_str() {
+        "application/json-patch+json" => {
+            let ops: json_patch::Patch = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+            store_update(api, def, ns, name, sub, q, move |old| {
+                let mut doc = render(def, old);
+                json_patch::patch(&mut doc, &ops).map_err(|e| {
+                    ApiError::new(
+                        422,
+                        "Invalid",
+                        format!(
+                            "the server rejected our request due to an error in our request: {e}"
+                        ),
+                    )
+                })?;
+                Ok(doc)
+            })
+        }
+        "application/merge-patch+json" => {
+            let p: Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("invalid merge patch: {e}")))?;
+            if !p.is_object() {
+                return Err(ApiError::bad_request("a merge patch must be a JSON object"));
+            }
+            store_update(api, def, ns, name, sub, q, move |old| {
+                let mut doc = render(def, old);
+                json_patch::merge(&mut doc, &p);
+                Ok(doc)
+            })
+        }
+        "application/strategic-merge-patch+json" => Err(ApiError::unsupported_media_type(
+            &media,
+            &format!("{PATCH_TYPES} (strategic merge patch is not implemented yet)"),
+        )),
+        "application/apply-patch+yaml" | "application/apply-patch+json" => {
+            Err(ApiError::unsupported_media_type(
+                &media,
+                &format!("{PATCH_TYPES} (server-side apply is not implemented yet)"),
+            ))
+        }
+        other => Err(ApiError::unsupported_media_type(other, PATCH_TYPES)),
+    }
+}
+
+// ------------------------------------------------------------------------------------
+// delete
+
+/// `DeleteOptions` from the body and the query.
+#[derive(Debug, Default)]
+pub struct DeleteOptions {
+    pub propagation_policy: Option<String>,
+    pub precondition_uid: Option<String>,
+    pub precondition_rv: Option<String>,
+    pub dry_run: bool,
+}
+
+impl DeleteOptions {
+    pub fn from_request(body: &[u8], q: &Query) -> Result<Self, ApiError> {
+        let mut opts = DeleteOptions {
+            propagation_policy: q.propagation_policy.clone(),
+            dry_run: q.dry_run,
+            ..Default::default()
+        };
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(opts);
+        }
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?;
+        if let Some(p) = v.get("propagationPolicy").and_then(Value::as_str) {
+            opts.propagation_policy = Some(p.to_string());
+        }
+        if let Some(p) = v.get("preconditions") {
+            opts.precondition_uid = p.get("uid").and_then(Value::as_str).map(str::to_string);
+            opts.precondition_rv = p
+                .get("resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        if let Some(d) = v.get("dryRun").and_then(Value::as_array)
+            && d.iter().any(|x| x == "All")
+        {
+            opts.dry_run = true;
+        }
+        match opts.propagation_policy.as_deref() {
+            None | Some("Background" | "Foreground" | "Orphan") => Ok(opts),
+            Some(other) => Err(ApiError::invalid(
+                "DeleteOptions",
+                "",
+                "",
+                vec![StatusCause::not_supported(
+                    "propagationPolicy",
+                    &json!(other),
+                    &[json!("Foreground"), json!("Background"), json!("Orphan")],
+                )],
+            )),
+        }
+    }
+}
+
+pub fn delete(
+    api: &Api,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    name: &str,
+    opts: &DeleteOptions,
+) -> Result<Answer, ApiError> {
+    let k = key(def, ns, name);
+    let mut after = AfterCommit::default();
+    let answer = api.store.write(|tx| {
+        let obj = tx
+            .get(&k)
+            .ok_or_else(|| ApiError::not_found(&def.plural, &def.group, name))?;
+        if let Some(u) = &opts.precondition_uid
+            && u != uid(&obj)
+        {
+            return Err(ApiError::conflict(
+                &def.plural,
+                &def.group,
+                name,
+                &format!("Precondition failed: UID in precondition: {u}, UID in object meta: {}", uid(&obj)),
+            ));
+        }
+        if let Some(rv) = &opts.precondition_rv
+            && rv != meta_str(&obj, "resourceVersion")
+        {
+            return Err(ApiError::conflict(
+                &def.plural,
+                &def.group,
+                name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    meta_str(&obj, "resourceVersion")
+                ),
+            ));
+        }
+        if opts.dry_run {
+            return Ok(Answer::ok(render(def, &obj)));
+        }
+        delete_in_txn(api, tx, def, &k, opts.propagation_policy.as_deref(), &mut after)
+    })?;
+    after.run(api);
+    Ok(answer)
+}
+
+/// Delete one object inside a transaction: mark it (finalizers, namespaces) or remove it.
+fn delete_in_txn(
+    api: &Api,
+    tx: &mut Txn<'_>,
+    def: &ResourceDef,
+    k: &ObjectKey,
+    policy: Option<&str>,
+    after: &mut AfterCommit,
+) -> Result<Answer, ApiError> {
+    let Some(obj) = tx.get(k) else {
+        return Err(ApiError::not_found(&def.plural, &def.group, &k.2));
+    };
+    let is_namespace = def.group.is_empty() && def.plural == "namespaces";
+    if is_namespace {
+        return delete_namespace(api, tx, def, k, after);
+    }
+    let has_finalizers = !finalizers(&obj).is_empty();
+    if has_finalizers {
+        if is_deleting(&obj) {
+            return Ok(Answer::ok(render(def, &obj)));
+        }
+        let mut marked = (*obj).clone();
+        let m = meta_mut(&mut marked);
+        m.insert("deletionTimestamp".into(), json!(now_rfc3339()));
+        m.insert("deletionGracePeriodSeconds".into(), json!(0));
+        let stored = tx.put(k.clone(), marked);
+        return Ok(Answer::ok(render(def, &stored)));
+    }
+    let last = remove_now(api, tx, def, k, after, policy)?;
+    let returns_object = def.group.is_empty() && matches!(def.plural.as_str(), "pods" | "services");
+    if returns_object {
+        Ok(Answer::ok(render(def, &last)))
+    } else {
+        Ok(Answer::ok(success_status(
+            &k.2,
+            &def.group,
+            &def.plural,
+            uid(&last),
+        )))
+    }
+}
+
+/// Remove an object for real, then: its dependents (ownerReferences), CRD instances,
+/// and a Terminating namespace that became empty.
+fn remove_now(
+    api: &Api,
+    tx: &mut Txn<'_>,
+    def: &ResourceDef,
+    k: &ObjectKey,
+    after: &mut AfterCommit,
+    policy: Option<&str>,
+) -> Result<Arc<Value>, ApiError> {
+    let last = tx
+        .delete(k)
+        .ok_or_else(|| ApiError::not_found(&def.plural, &def.group, &k.2))?;
+    if crd::is_crd(def) {
+        crd::remove_instances(tx, &last);
+        after.removed_crds.push(k.2.clone());
+    }
+    collect_dependents(api, tx, &last, policy == Some("Orphan"), after)?;
+    if !k.1.is_empty() {
+        finish_namespace_if_empty(api, tx, &k.1, after)?;
+    }
+    Ok(last)
+}
+
+/// Garbage collection, synchronously: dependents whose owners are all gone are deleted
+/// (Background and Foreground alike); with Orphan their ownerReference is dropped.
+fn collect_dependents(
+    api: &Api,
+    tx: &mut Txn<'_>,
+    owner: &Value,
+    orphan: bool,
+    after: &mut AfterCommit,
+) -> Result<(), ApiError> {
+    let owner_uid = uid(owner).to_string();
+    if owner_uid.is_empty() {
+        return Ok(());
+    }
+    let owner_ns = meta_str(owner, "namespace").to_string();
+    let dependents: Vec<(ObjectKey, Arc<Value>)> = tx
+        .all()
+        .filter(|(key, obj)| {
+            (owner_ns.is_empty() || key.1 == owner_ns)
+                && meta(obj)
+                    .and_then(|m| m.get("ownerReferences"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|refs| {
+                        refs.iter().any(|r| {
+                            r.get("uid").and_then(Value::as_str) == Some(owner_uid.as_str())
+                        })
+                    })
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (dk, dep) in dependents {
+        let Some(dep_def) = def_for_key(api, &dk, &dep) else {
+            continue;
+        };
+        let mut updated = (*dep).clone();
+        let refs_left: Vec<Value> = meta(&dep)
+            .and_then(|m| m.get("ownerReferences"))
+            .and_then(Value::as_array)
+            .map(|refs| {
+                refs.iter()
+                    .filter(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid.as_str()))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if orphan || !refs_left.is_empty() {
+            let m = meta_mut(&mut updated);
+            if refs_left.is_empty() {
+                m.remove("ownerReferences");
+            } else {
+                m.insert("ownerReferences".into(), Value::Array(refs_left));
+            }
+            tx.put(dk, updated);
+        } else {
+            delete_in_txn(api, tx, &dep_def, &dk, Some("Background"), after)?;
+        }
+    }
+    Ok(())
+}
+
+fn def_for_key(api: &Api, k: &ObjectKey, obj: &Value) -> Option<Arc<ResourceDef>> {
+    let (group, plural) = k.0.split_once('/')?;
+    let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let version = av.rsplit('/').next().unwrap_or(av);
+    api.registry.get(group, version, plural).or_else(|| {
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        api.registry.by_group_kind(group, kind)
+    })
+}
+
+fn delete_namespace(
+    api: &Api,
+    tx: &mut Txn<'_>,
+    def: &ResourceDef,
+    k: &ObjectKey,
+    after: &mut AfterCommit,
+) -> Result<Answer, ApiError> {
+    let Some(obj) = tx.get(k) else {
+        return Err(ApiError::not_found("namespaces", "", &k.2));
+    };
+    let ns = k.2.clone();
+    let marked = if is_deleting(&obj) {
+        obj
+    } else {
+        let mut marked = (*obj).clone();
+        let m = meta_mut(&mut marked);
+        m.insert("deletionTimestamp".into(), json!(now_rfc3339()));
+        m.insert("deletionGracePeriodSeconds".into(), json!(0));
+        if let Some(map) = marked.as_object_mut() {
+            map.insert("status".into(), json!({"phase": "Terminating"}));
+        }
+        tx.put(k.clone(), marked)
+    };
+    // Delete every namespaced object in it (objects with finalizers stay, marked).
+    let resources: Vec<Arc<ResourceDef>> = namespaced_storage_defs(api);
+    for rdef in resources {
+        let keys: Vec<ObjectKey> = tx
+            .list(&rdef.storage_resource(), Some(&ns))
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        for key in keys {
+            if tx.get(&key).is_some() {
+                delete_in_txn(api, tx, &rdef, &key, Some("Background"), after)?;
+            }
+        }
+    }
+    finish_namespace_if_empty(api, tx, &ns, after)?;
+    Ok(Answer::ok(render(def, &marked)))
+}
+
+/// One definition per storage resource that is namespaced.
+fn namespaced_storage_defs(api: &Api) -> Vec<Arc<ResourceDef>> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for g in api.registry.groups() {
+        for v in &g.versions {
+            for d in api.registry.resources_in(&g.name, v) {
+                if d.namespaced && !d.create_only && seen.insert(d.storage_resource()) {
+                    out.push(d);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A Terminating namespace with nothing left in it loses its `kubernetes` finalizer and
+/// goes away.
+fn finish_namespace_if_empty(
+    api: &Api,
+    tx: &mut Txn<'_>,
+    ns: &str,
+    _after: &mut AfterCommit,
+) -> Result<(), ApiError> {
+    let nk = namespace_key(ns);
+    let Some(nsobj) = tx.get(&nk) else {
+        return Ok(());
+    };
+    if !is_deleting(&nsobj) {
+        return Ok(());
+    }
+    let empty = namespaced_storage_defs(api)
+        .iter()
+        .all(|d| tx.list(&d.storage_resource(), Some(ns)).is_empty());
+    if !empty {
+        return Ok(());
+    }
+    let meta_finalizers = finalizers(&nsobj);
+    if !meta_finalizers.is_empty() {
+        return Ok(());
+    }
+    tx.delete(&nk);
+    Ok(())
+}
+
+pub fn delete_collection(
+    api: &Api,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    q: &Query,
+    opts: &DeleteOptions,
+) -> Result<Answer, ApiError> {
+    let labels = LabelSelector::parse(&q.label_selector)?;
+    let fields = FieldSelector::parse(&q.field_selector, &def.kind, &def.api_version())?;
+    let ns_filter = if def.namespaced { ns } else { None };
+    let mut after = AfterCommit::default();
+    let items = api.store.write(|tx| {
+        let targets: Vec<(ObjectKey, Arc<Value>)> = tx
+            .list(&def.storage_resource(), ns_filter)
+            .into_iter()
+            .filter(|(_, o)| labels.matches(o) && fields.matches(o))
+            .collect();
+        let mut items = Vec::new();
+        for (k, obj) in targets {
+            if opts.dry_run {
+                items.push(render(def, &obj));
+                continue;
+            }
+            if tx.get(&k).is_none() {
+                continue;
+            }
+            delete_in_txn(
+                api,
+                tx,
+                def,
+                &k,
+                opts.propagation_policy.as_deref(),
+                &mut after,
+            )?;
+            items.push(render(def, &obj));
+        }
+        Ok(items)
+    })?;
+    after.run(api);
+    Ok(Answer::ok(json!({
+        "kind": def.list_kind(),
+        "apiVersion": def.api_version(),
+        "metadata": {"resourceVersion": api.store.current_rv().to_string()},
+        "items": items,
+    })))
+}
