@@ -1,4 +1,6 @@
 //! Integration tests for flux-object (one test binary, one module per area).
 
+mod kind_order;
+mod object_model;
 mod yaml_emit;
 mod yaml_parse;
