@@ -50,6 +50,15 @@ pub fn all_crds() -> Result<Vec<Value>, CrdError> {
         crd_of::<HelmRepository>("HelmRepository")?,
         crd_of::<HelmChart>("HelmChart")?,
         crd_of::<ExternalArtifact>("ExternalArtifact")?,
+        crd_of::<crate::source_extensions::ArtifactGenerator>("ArtifactGenerator")?,
+        crd_of::<crate::kustomize::Kustomization>("Kustomization")?,
+        crd_of::<crate::helm::HelmRelease>("HelmRelease")?,
+        crd_of::<crate::notification::Provider>("Provider")?,
+        crd_of::<crate::notification::Alert>("Alert")?,
+        crd_of::<crate::notification::Receiver>("Receiver")?,
+        crd_of::<crate::image::ImageRepository>("ImageRepository")?,
+        crd_of::<crate::image::ImagePolicy>("ImagePolicy")?,
+        crd_of::<crate::image::ImageUpdateAutomation>("ImageUpdateAutomation")?,
     ];
     crds.sort_by(|a, b| crd_name(a).cmp(crd_name(b)));
     Ok(crds)
@@ -114,6 +123,11 @@ fn normalize_crd(crd: &mut Value) {
         .and_then(Value::as_array_mut)
     {
         for version in versions {
+            if let Some(v) = version.as_object_mut() {
+                // controller-gen writes an empty map for kinds without a status subresource.
+                v.entry("subresources")
+                    .or_insert_with(|| Value::Object(Map::new()));
+            }
             if let Some(schema) = version.pointer_mut("/schema/openAPIV3Schema") {
                 normalize_schema(schema);
                 if let Some(root) = schema.as_object_mut() {

@@ -10,7 +10,12 @@
 
 pub mod crds;
 pub mod duration;
+pub mod helm;
+pub mod image;
+pub mod kustomize;
 pub mod meta;
+pub mod notification;
 pub mod source;
+pub mod source_extensions;
 
 pub use duration::{DurationError, GoDuration, TimeoutDuration};

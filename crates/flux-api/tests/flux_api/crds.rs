@@ -126,23 +126,38 @@ fn short(v: Option<&Value>) -> String {
 
 /// Kind → upstream file; the table of the 15 kinds we must match.
 const KINDS: &[(&str, &str)] = &[
-    (
-        "GitRepository",
-        "source.toolkit.fluxcd.io_gitrepositories.yaml",
-    ),
-    (
-        "OCIRepository",
-        "source.toolkit.fluxcd.io_ocirepositories.yaml",
-    ),
-    ("Bucket", "source.toolkit.fluxcd.io_buckets.yaml"),
+    ("GitRepository", "source.toolkit.fluxcd.io_gitrepositories"),
+    ("OCIRepository", "source.toolkit.fluxcd.io_ocirepositories"),
+    ("Bucket", "source.toolkit.fluxcd.io_buckets"),
     (
         "HelmRepository",
-        "source.toolkit.fluxcd.io_helmrepositories.yaml",
+        "source.toolkit.fluxcd.io_helmrepositories",
     ),
-    ("HelmChart", "source.toolkit.fluxcd.io_helmcharts.yaml"),
+    ("HelmChart", "source.toolkit.fluxcd.io_helmcharts"),
     (
         "ExternalArtifact",
-        "source.toolkit.fluxcd.io_externalartifacts.yaml",
+        "source.toolkit.fluxcd.io_externalartifacts",
+    ),
+    (
+        "ArtifactGenerator",
+        "source.extensions.fluxcd.io_artifactgenerators",
+    ),
+    (
+        "Kustomization",
+        "kustomize.toolkit.fluxcd.io_kustomizations",
+    ),
+    ("HelmRelease", "helm.toolkit.fluxcd.io_helmreleases"),
+    ("Provider", "notification.toolkit.fluxcd.io_providers"),
+    ("Alert", "notification.toolkit.fluxcd.io_alerts"),
+    ("Receiver", "notification.toolkit.fluxcd.io_receivers"),
+    (
+        "ImageRepository",
+        "image.toolkit.fluxcd.io_imagerepositories",
+    ),
+    ("ImagePolicy", "image.toolkit.fluxcd.io_imagepolicies"),
+    (
+        "ImageUpdateAutomation",
+        "image.toolkit.fluxcd.io_imageupdateautomations",
     ),
 ];
 
@@ -153,8 +168,9 @@ fn generated_crds_match_upstream() -> anyhow::Result<()> {
     let mut failures = Vec::new();
     let mut matched = 0;
     for (kind, file) in KINDS {
-        let text = std::fs::read_to_string(dir.join(file))
-            .map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.join(file).display()))?;
+        let file = format!("{file}.yaml");
+        let text = std::fs::read_to_string(dir.join(&file))
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.join(&file).display()))?;
         let upstream = flux_object::yaml::parse_document(&text)?;
         let name = upstream
             .pointer("/metadata/name")
@@ -193,5 +209,84 @@ fn generated_crds_match_upstream() -> anyhow::Result<()> {
         failures.len(),
         failures.join("\n")
     );
+    Ok(())
+}
+
+#[test]
+fn comparison_detects_a_changed_schema() -> anyhow::Result<()> {
+    let ours = flux_api::crds::all_crds()?;
+    let git = ours
+        .iter()
+        .find(|c| flux_api::crds::crd_name(c) == "gitrepositories.source.toolkit.fluxcd.io")
+        .ok_or_else(|| anyhow::anyhow!("no GitRepository CRD"))?;
+    let mut changed = git.clone();
+    let url = changed
+        .pointer_mut(
+            "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/url/pattern",
+        )
+        .ok_or_else(|| anyhow::anyhow!("no url pattern"))?;
+    *url = Value::String("^.*$".into());
+    let mut diffs = Vec::new();
+    diff(
+        "",
+        &comparable_view(&changed),
+        &comparable_view(git),
+        &mut diffs,
+    );
+    assert_eq!(diffs.len(), 1, "{diffs:?}");
+    assert!(diffs[0].0.ends_with("/properties/url/pattern"), "{diffs:?}");
+    Ok(())
+}
+
+#[test]
+fn every_schema_is_structural() -> anyhow::Result<()> {
+    // Structural: every node has a type (or preserve-unknown-fields / int-or-string), no $ref,
+    // no anyOf/oneOf/allOf/not carrying types at the top level of a node.
+    fn check(path: &str, node: &Value, errors: &mut Vec<String>) {
+        let Some(obj) = node.as_object() else {
+            errors.push(format!("{path}: not an object"));
+            return;
+        };
+        for bad in [
+            "$ref",
+            "definitions",
+            "$defs",
+            "anyOf",
+            "oneOf",
+            "allOf",
+            "not",
+            "nullable",
+        ] {
+            if obj.contains_key(bad) {
+                errors.push(format!("{path}: has {bad}"));
+            }
+        }
+        let typed = obj.get("type").and_then(Value::as_str).is_some();
+        let free = obj.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true))
+            || obj.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true));
+        if !typed && !free {
+            errors.push(format!("{path}: no type"));
+        }
+        if let Some(Value::Object(props)) = obj.get("properties") {
+            for (k, v) in props {
+                check(&format!("{path}.{k}"), v, errors);
+            }
+        }
+        if let Some(items) = obj.get("items") {
+            check(&format!("{path}[]"), items, errors);
+        }
+        if let Some(ap @ Value::Object(_)) = obj.get("additionalProperties") {
+            check(&format!("{path}{{}}"), ap, errors);
+        }
+    }
+    let mut errors = Vec::new();
+    for crd in flux_api::crds::all_crds()? {
+        let name = flux_api::crds::crd_name(&crd).to_string();
+        let schema = crd
+            .pointer("/spec/versions/0/schema/openAPIV3Schema")
+            .ok_or_else(|| anyhow::anyhow!("{name}: no schema"))?;
+        check(&name, schema, &mut errors);
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
     Ok(())
 }
