@@ -24,7 +24,7 @@ pub(crate) fn emit_document(value: &Value) -> Result<String, YamlError> {
     match value {
         Value::Object(map) if !map.is_empty() => write_mapping(&mut out, map, 0, false, 0)?,
         Value::Array(items) if !items.is_empty() => write_sequence(&mut out, items, 0, false, 0)?,
-        scalar => write_scalar_line(&mut out, scalar, 2),
+        scalar => write_scalar_line(&mut out, scalar, 0, 2),
     }
     Ok(out)
 }
@@ -55,13 +55,16 @@ fn write_mapping(
         }
         let key_is_simple = key.len() <= MAX_SIMPLE_KEY_BYTES && !has_line_break(key);
         if key_is_simple {
-            out.push_str(&scalar_string(key, 0, true));
+            let key_text = scalar_string(key, ScalarPlace::SimpleKey);
+            // The value starts after `key: `.
+            let value_column = indent + key_text.chars().count() + 2;
+            out.push_str(&key_text);
             out.push(':');
-            write_mapping_value(out, value, indent, depth)?;
+            write_mapping_value(out, value, indent, value_column, depth)?;
         } else {
             // `? key` / `: value`, as libyaml writes keys that cannot be simple.
             out.push_str("? ");
-            write_scalar_line(out, &Value::String(key.clone()), indent + 2);
+            write_scalar_line(out, &Value::String(key.clone()), indent + 2, indent + 2);
             push_indent(out, indent);
             out.push(':');
             match value {
@@ -75,7 +78,7 @@ fn write_mapping(
                 }
                 scalar => {
                     out.push(' ');
-                    write_scalar_line(out, scalar, indent + 2);
+                    write_scalar_line(out, scalar, indent + 2, indent + 2);
                 }
             }
         }
@@ -83,11 +86,12 @@ fn write_mapping(
     Ok(())
 }
 
-/// The part after `key:` for a key at column `indent`.
+/// The part after `key:` for a key at column `indent`; a scalar starts at `value_column`.
 fn write_mapping_value(
     out: &mut String,
     value: &Value,
     indent: usize,
+    value_column: usize,
     depth: usize,
 ) -> Result<(), YamlError> {
     match value {
@@ -102,7 +106,7 @@ fn write_mapping_value(
         }
         scalar => {
             out.push(' ');
-            write_scalar_line(out, scalar, indent + 2);
+            write_scalar_line(out, scalar, value_column, indent + 2);
             Ok(())
         }
     }
@@ -130,22 +134,22 @@ fn write_sequence(
             Value::Array(inner) if !inner.is_empty() => {
                 write_sequence(out, inner, indent + 2, true, depth + 1)?;
             }
-            scalar => write_scalar_line(out, scalar, indent + 2),
+            scalar => write_scalar_line(out, scalar, indent + 2, indent + 2),
         }
     }
     Ok(())
 }
 
-/// Writes a scalar (or an empty collection) and the line break that ends it; block scalar
-/// content lines are indented to `content_indent`.
-fn write_scalar_line(out: &mut String, value: &Value, content_indent: usize) {
+/// Writes a scalar (or an empty collection) starting at `column`, and the line break that
+/// ends it; block scalar content and folded continuation lines are indented to `indent`.
+fn write_scalar_line(out: &mut String, value: &Value, column: usize, indent: usize) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
         Value::Number(n) => out.push_str(&number_text(n)),
         Value::String(s) => {
-            let text = scalar_string(s, content_indent, false);
+            let text = scalar_string(s, ScalarPlace::Value { column, indent });
             out.push_str(&text);
             if text.ends_with('\n') {
                 return;
@@ -298,9 +302,19 @@ enum Style {
     Literal,
 }
 
+/// Where a scalar is written.
+#[derive(Clone, Copy)]
+enum ScalarPlace {
+    /// A mapping key: never folded, never a block scalar.
+    SimpleKey,
+    /// A value starting at `column`; continuation lines are indented to `indent`.
+    Value { column: usize, indent: usize },
+}
+
 /// The text of a string scalar, in the style go-yaml v3 would choose. Literal blocks end in
 /// a newline; the other styles do not.
-fn scalar_string(s: &str, content_indent: usize, simple_key: bool) -> String {
+fn scalar_string(s: &str, place: ScalarPlace) -> String {
+    let simple_key = matches!(place, ScalarPlace::SimpleKey);
     let analysis = analyze(s);
     let mut style = if analysis.multiline {
         Style::Literal
@@ -318,52 +332,161 @@ fn scalar_string(s: &str, content_indent: usize, simple_key: bool) -> String {
     if matches!(style, Style::Literal) && (!analysis.block_allowed || simple_key) {
         style = Style::DoubleQuoted;
     }
+    let (column, indent) = match place {
+        ScalarPlace::SimpleKey => (0, 0),
+        ScalarPlace::Value { column, indent } => (column, indent),
+    };
+    let mut folder = Folder {
+        out: String::with_capacity(s.len() + 2),
+        column,
+        indent,
+        allow_breaks: !simple_key,
+    };
     match style {
-        Style::Plain => s.to_string(),
-        Style::SingleQuoted => format!("'{}'", s.replace('\'', "''")),
-        Style::DoubleQuoted => double_quoted(s),
-        Style::Literal => literal_block(s, content_indent),
+        Style::Plain => folder.plain(s),
+        Style::SingleQuoted => folder.single_quoted(s),
+        Style::DoubleQuoted => folder.double_quoted(s),
+        Style::Literal => return literal_block(s, indent),
     }
+    folder.out
 }
 
-fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if is_printable(c) && !is_break(c) && c != '"' && c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match c {
-            '\0' => out.push_str("\\0"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{B}' => out.push_str("\\v"),
-            '\u{C}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            '\u{1B}' => out.push_str("\\e"),
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{A0}' => out.push_str("\\_"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            other => {
-                let code = u32::from(other);
-                if code <= 0xFF {
-                    out.push_str(&format!("\\x{code:02X}"));
-                } else if code <= 0xFFFF {
-                    out.push_str(&format!("\\u{code:04X}"));
+/// libyaml's preferred line width: plain and quoted scalars are folded at a space once a
+/// line is longer than this (kustomize's output does this).
+const BEST_WIDTH: usize = 80;
+
+/// Writes flow scalars the way libyaml does, folding long lines at spaces.
+struct Folder {
+    out: String,
+    /// Characters already on the current line.
+    column: usize,
+    /// Indentation of continuation lines.
+    indent: usize,
+    allow_breaks: bool,
+}
+
+impl Folder {
+    fn push(&mut self, c: char) {
+        self.out.push(c);
+        self.column += 1;
+    }
+
+    fn push_str(&mut self, s: &str) {
+        self.out.push_str(s);
+        self.column += s.chars().count();
+    }
+
+    fn line_break(&mut self) {
+        self.out.push('\n');
+        push_indent(&mut self.out, self.indent);
+        self.column = self.indent;
+    }
+
+    fn may_fold(&self, previous_was_space: bool) -> bool {
+        self.allow_breaks && !previous_was_space && self.column > BEST_WIDTH
+    }
+
+    fn plain(&mut self, s: &str) {
+        let chars: Vec<char> = s.chars().collect();
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                if self.may_fold(spaces) && chars.get(i + 1) != Some(&' ') {
+                    self.line_break();
                 } else {
-                    out.push_str(&format!("\\U{code:08X}"));
+                    self.push(c);
                 }
+                spaces = true;
+            } else {
+                self.push(c);
+                spaces = false;
             }
         }
     }
-    out.push('"');
-    out
+
+    fn single_quoted(&mut self, s: &str) {
+        let chars: Vec<char> = s.chars().collect();
+        self.push('\'');
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                if self.may_fold(spaces)
+                    && i > 0
+                    && i + 1 < chars.len()
+                    && chars.get(i + 1) != Some(&' ')
+                {
+                    self.line_break();
+                } else {
+                    self.push(c);
+                }
+                spaces = true;
+            } else {
+                if c == '\'' {
+                    self.push('\'');
+                }
+                self.push(c);
+                spaces = false;
+            }
+        }
+        self.push('\'');
+    }
+
+    fn double_quoted(&mut self, s: &str) {
+        let chars: Vec<char> = s.chars().collect();
+        self.push('"');
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if !is_printable(c) || is_break(c) || c == '"' || c == '\\' || c == '\u{FEFF}' {
+                self.push_str(&escape(c));
+                spaces = false;
+            } else if c == ' ' {
+                if self.may_fold(spaces) && i > 0 && i + 1 < chars.len() {
+                    self.line_break();
+                    if chars.get(i + 1) == Some(&' ') {
+                        self.push('\\');
+                    }
+                } else {
+                    self.push(c);
+                }
+                spaces = true;
+            } else {
+                self.push(c);
+                spaces = false;
+            }
+        }
+        self.push('"');
+    }
+}
+
+/// The double-quoted escape for a character that cannot appear as itself.
+fn escape(c: char) -> String {
+    match c {
+        '\0' => "\\0".into(),
+        '\u{7}' => "\\a".into(),
+        '\u{8}' => "\\b".into(),
+        '\t' => "\\t".into(),
+        '\n' => "\\n".into(),
+        '\u{B}' => "\\v".into(),
+        '\u{C}' => "\\f".into(),
+        '\r' => "\\r".into(),
+        '\u{1B}' => "\\e".into(),
+        '"' => "\\\"".into(),
+        '\\' => "\\\\".into(),
+        '\u{85}' => "\\N".into(),
+        '\u{A0}' => "\\_".into(),
+        '\u{2028}' => "\\L".into(),
+        '\u{2029}' => "\\P".into(),
+        other => {
+            let code = u32::from(other);
+            if code <= 0xFF {
+                format!("\\x{code:02X}")
+            } else if code <= 0xFFFF {
+                format!("\\u{code:04X}")
+            } else {
+                format!("\\U{code:08X}")
+            }
+        }
+    }
 }
 
 /// `|` with libyaml's hints: an indentation digit when the text starts with a space or a

@@ -1,5 +1,6 @@
 //! Integration tests for flux-object (one test binary, one module per area).
 
+mod fixtures;
 mod kind_order;
 mod object_model;
 mod yaml_emit;

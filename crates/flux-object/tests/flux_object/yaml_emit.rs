@@ -14,6 +14,10 @@ fn emit(v: &Value) -> String {
     }
 }
 
+const LONG_PLAIN: &str = "Condition contains details for one aspect of the current state of this API Resource, with  two  spaces here and there.";
+const LONG_SINGLE: &str = "key: value pairs are separated by a colon and a space, which makes this string need single quotes when written out";
+const LONG_DOUBLE: &str = "a tab\there and a long tail of words that goes well past the eighty column limit so it must fold somewhere  twice";
+
 /// Strings that need care: YAML 1.1/1.2 look-alikes, indicators, whitespace, escapes.
 fn tricky_strings() -> Vec<&'static str> {
     vec![
@@ -109,6 +113,9 @@ fn tricky_strings() -> Vec<&'static str> {
         "${VAR}",
         "*",
         "{{ .Values }}",
+        LONG_PLAIN,
+        LONG_SINGLE,
+        LONG_DOUBLE,
     ]
 }
 
@@ -231,6 +238,31 @@ list:
     // A multi-line key cannot be a simple key.
     let v = json!({"a\nb": 1});
     assert_eq!(parse_document(&emit(&v)).expect("reads back"), v);
+}
+
+#[test]
+fn long_lines_fold_at_80_columns_like_kustomize() {
+    let v = json!({"spec": {"description": LONG_PLAIN, "args": [LONG_PLAIN]}});
+    let want = "\
+spec:
+  description: Condition contains details for one aspect of the current state of this
+    API Resource, with  two  spaces here and there.
+  args:
+  - Condition contains details for one aspect of the current state of this API Resource,
+    with  two  spaces here and there.
+";
+    assert_eq!(emit(&v), want);
+    // Keys are never folded.
+    let key = LONG_PLAIN.replace(',', "");
+    let text = emit(&json!({ key.clone(): 1 }));
+    assert_eq!(text.lines().count(), 1, "{text}");
+    // Quoted styles fold too, and read back unchanged.
+    for s in [LONG_SINGLE, LONG_DOUBLE] {
+        let v = json!({ "k": s });
+        let text = emit(&v);
+        assert!(text.lines().count() > 1, "{text}");
+        assert_eq!(parse_document(&text).expect("reads back"), v);
+    }
 }
 
 #[test]
