@@ -65,21 +65,17 @@ fn write_mapping(
             // `? key` / `: value`, as libyaml writes keys that cannot be simple.
             out.push_str("? ");
             write_scalar_line(out, &Value::String(key.clone()), indent + 2, indent + 2);
+            // `: ` then the value, collections starting on the same line as after `- `.
             push_indent(out, indent);
-            out.push(':');
+            out.push_str(": ");
             match value {
                 Value::Object(m) if !m.is_empty() => {
-                    out.push('\n');
-                    write_mapping(out, m, indent + 2, false, depth + 1)?;
+                    write_mapping(out, m, indent + 2, true, depth + 1)?;
                 }
                 Value::Array(items) if !items.is_empty() => {
-                    out.push('\n');
-                    write_sequence(out, items, indent + 2, false, depth + 1)?;
+                    write_sequence(out, items, indent + 2, true, depth + 1)?;
                 }
-                scalar => {
-                    out.push(' ');
-                    write_scalar_line(out, scalar, indent + 2, indent + 2);
-                }
+                scalar => write_scalar_line(out, scalar, indent + 2, indent + 2),
             }
         }
     }
