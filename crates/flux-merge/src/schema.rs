@@ -113,6 +113,7 @@ struct Node {
     list_map_keys: Vec<Box<str>>,
     map_type: Option<MapType>,
     embedded_resource: bool,
+    default: Option<Value>,
 }
 
 impl Node {
@@ -125,6 +126,7 @@ impl Node {
             list_map_keys: Vec::new(),
             map_type: None,
             embedded_resource: false,
+            default: None,
         }
     }
 }
@@ -380,6 +382,7 @@ impl SchemaSet {
         };
         node.embedded_resource =
             obj.get("x-kubernetes-embedded-resource") == Some(&Value::Bool(true));
+        node.default = obj.get("default").cloned();
 
         // Structure.
         let source = match obj
@@ -452,8 +455,7 @@ impl SchemaSet {
                 }
                 fields.sort_by(|a, b| a.0.cmp(&b.0));
                 let additional = match src.get("additionalProperties") {
-                    Some(Value::Object(_)) => {
-                        let sub = src.get("additionalProperties").unwrap_or(&Value::Null);
+                    Some(sub @ Value::Object(_)) => {
                         let child = self.compile(sub, depth + 1);
                         Some(self.intern(child))
                     }
@@ -494,7 +496,8 @@ impl SchemaSet {
                 && node.list_type.is_none()
                 && node.list_map_keys.is_empty()
                 && node.map_type.is_none()
-                && !node.embedded_resource;
+                && !node.embedded_resource
+                && node.default.is_none();
             if bare {
                 return target;
             }
@@ -651,6 +654,14 @@ impl<'a> TypeRef<'a> {
     /// `x-kubernetes-map-type`, on the field or its referenced definition.
     pub fn map_type(&self) -> Option<MapType> {
         self.node().map_type.or(self.resolved().map_type)
+    }
+
+    /// The schema's `default` for this field, if any.
+    pub fn default_value(&self) -> Option<&'a Value> {
+        self.node()
+            .default
+            .as_ref()
+            .or(self.resolved().default.as_ref())
     }
 
     /// Whether this field holds a whole embedded object (`x-kubernetes-embedded-resource`).
