@@ -1,0 +1,265 @@
+//! Server-side apply: two managers, conflicts with paths, force, shared ownership, removal of
+//! dropped fields, list-map keys, atomic lists, managedFields round trip.
+
+use anyhow::{Context, Result, bail};
+use flux_merge::fieldpath::{FieldSet, Path, PathElement};
+use flux_merge::schema::{TypeRef, for_kind};
+use flux_merge::structured::{self, Applied, FieldManager, ManagedFields, Operation, SsaError};
+use serde_json::{Value, json};
+
+fn schema() -> Option<TypeRef<'static>> {
+    for_kind("apps/v1", "Deployment")
+}
+
+fn who(manager: &str) -> FieldManager<'_> {
+    FieldManager {
+        manager,
+        api_version: "apps/v1",
+        subresource: None,
+        time: Some("2026-01-01T00:00:00Z"),
+    }
+}
+
+fn deployment(spec: Value) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"}, "spec": spec})
+}
+
+fn apply(live: &Applied, config: &Value, manager: &str, force: bool) -> Result<Applied, SsaError> {
+    structured::apply(
+        &live.object,
+        config,
+        &live.managed,
+        &who(manager),
+        force,
+        schema(),
+    )
+}
+
+fn empty() -> Applied {
+    Applied {
+        object: Value::Null,
+        managed: ManagedFields::default(),
+    }
+}
+
+fn owns(state: &Applied, manager: &str, path: &[PathElement]) -> bool {
+    state
+        .managed
+        .get(manager, Operation::Apply)
+        .is_some_and(|e| e.fields.has(path))
+}
+
+fn container_path(name: &str, rest: &[&str]) -> Vec<PathElement> {
+    let mut p = Path::fields(&["spec", "template", "spec", "containers"]).0;
+    p.push(PathElement::Key(vec![("name".into(), json!(name))]));
+    p.extend(Path::fields(rest).0);
+    p
+}
+
+fn containers(v: &Value) -> Result<Vec<String>> {
+    Ok(v.pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .context("containers")?
+        .iter()
+        .filter_map(|c| c["name"].as_str().map(str::to_string))
+        .collect())
+}
+
+#[test]
+fn two_managers_own_their_fields_and_merge_lists_by_key() -> Result<()> {
+    let a = deployment(json!({"replicas": 2, "template": {"spec": {"containers": [
+        {"name": "app", "image": "app:1", "ports": [{"containerPort": 80}]}]}}}));
+    let state = apply(&empty(), &a, "alice", false)?;
+    let b = deployment(json!({"template": {"spec": {"containers": [
+        {"name": "sidecar", "image": "proxy:1"},
+        {"name": "app", "ports": [{"containerPort": 80, "protocol": "UDP"}]}]}}}));
+    let state = apply(&state, &b, "bob", false)?;
+    // As upstream: the configuration's order wins for items both lists hold.
+    assert_eq!(containers(&state.object)?, ["sidecar", "app"]);
+    // Ports are keyed by containerPort + protocol; the omitted protocol defaults to TCP.
+    let ports = state
+        .object
+        .pointer("/spec/template/spec/containers/1/ports")
+        .context("ports")?;
+    assert_eq!(
+        ports,
+        &json!([{"containerPort": 80}, {"containerPort": 80, "protocol": "UDP"}])
+    );
+    let mut tcp = container_path("app", &["ports"]);
+    tcp.push(PathElement::Key(vec![
+        ("containerPort".into(), json!(80)),
+        ("protocol".into(), json!("TCP")),
+    ]));
+    assert!(owns(&state, "alice", &tcp));
+    assert!(owns(&state, "alice", &container_path("app", &["image"])));
+    assert!(owns(&state, "bob", &container_path("sidecar", &["image"])));
+    assert!(!owns(&state, "bob", &container_path("app", &["image"])));
+    assert_eq!(state.managed.entries.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn conflicts_are_reported_with_manager_and_path_and_force_takes_ownership() -> Result<()> {
+    let state = apply(
+        &empty(),
+        &deployment(json!({"replicas": 2})),
+        "alice",
+        false,
+    )?;
+    let err = match apply(&state, &deployment(json!({"replicas": 5})), "bob", false) {
+        Err(e) => e,
+        Ok(_) => bail!("expected a conflict"),
+    };
+    let SsaError::Conflicts(conflicts) = &err else {
+        bail!("wrong error {err}")
+    };
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].manager, "alice");
+    assert_eq!(conflicts[0].path.to_string(), ".spec.replicas");
+    assert_eq!(
+        err.to_string(),
+        "Apply failed with 1 conflict: conflict with \"alice\" using apps/v1: .spec.replicas"
+    );
+    let forced = apply(&state, &deployment(json!({"replicas": 5})), "bob", true)?;
+    assert_eq!(forced.object["spec"]["replicas"], 5);
+    let replicas = Path::fields(&["spec", "replicas"]).0;
+    assert!(owns(&forced, "bob", &replicas));
+    assert!(!owns(&forced, "alice", &replicas));
+    // alice owned only replicas: her entry is gone.
+    assert!(forced.managed.get("alice", Operation::Apply).is_none());
+    Ok(())
+}
+
+#[test]
+fn same_value_is_shared_ownership_and_survives_one_owner_dropping_it() -> Result<()> {
+    let state = apply(
+        &empty(),
+        &deployment(json!({"replicas": 2, "paused": true})),
+        "alice",
+        false,
+    )?;
+    let state = apply(&state, &deployment(json!({"replicas": 2})), "bob", false)?;
+    let replicas = Path::fields(&["spec", "replicas"]).0;
+    assert!(owns(&state, "alice", &replicas) && owns(&state, "bob", &replicas));
+    // alice drops both fields: `paused` (hers alone) goes, `replicas` (shared) stays.
+    let state = apply(
+        &state,
+        &deployment(json!({"minReadySeconds": 1})),
+        "alice",
+        false,
+    )?;
+    assert_eq!(
+        state.object["spec"],
+        json!({"replicas": 2, "minReadySeconds": 1})
+    );
+    assert!(!owns(&state, "alice", &replicas) && owns(&state, "bob", &replicas));
+    Ok(())
+}
+
+#[test]
+fn dropped_list_items_and_structs_are_removed() -> Result<()> {
+    let a = deployment(json!({
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}},
+        "template": {"spec": {"containers": [{"name": "app", "image": "a"}, {"name": "old", "image": "o"}]}}}));
+    let state = apply(&empty(), &a, "alice", false)?;
+    let b =
+        deployment(json!({"template": {"spec": {"containers": [{"name": "app", "image": "a"}]}}}));
+    let state = apply(&state, &b, "alice", false)?;
+    assert_eq!(containers(&state.object)?, ["app"]);
+    assert!(
+        state.object["spec"].get("strategy").is_none(),
+        "{}",
+        state.object
+    );
+    Ok(())
+}
+
+#[test]
+fn atomic_lists_conflict_as_a_whole() -> Result<()> {
+    let a = deployment(
+        json!({"template": {"spec": {"containers": [{"name": "app", "args": ["--a"]}]}}}),
+    );
+    let state = apply(&empty(), &a, "alice", false)?;
+    let b = deployment(
+        json!({"template": {"spec": {"containers": [{"name": "app", "args": ["--b"]}]}}}),
+    );
+    let Err(SsaError::Conflicts(conflicts)) = apply(&state, &b, "bob", false) else {
+        bail!("expected a conflict on args");
+    };
+    assert_eq!(
+        conflicts[0].path.to_string(),
+        r#".spec.template.spec.containers[name="app"].args"#
+    );
+    let forced = apply(&state, &b, "bob", true)?;
+    assert_eq!(
+        forced
+            .object
+            .pointer("/spec/template/spec/containers/0/args"),
+        Some(&json!(["--b"]))
+    );
+    Ok(())
+}
+
+#[test]
+fn update_operations_take_changed_fields_from_appliers() -> Result<()> {
+    let state = apply(
+        &empty(),
+        &deployment(json!({"replicas": 2})),
+        "alice",
+        false,
+    )?;
+    let mut scaled = state.object.clone();
+    scaled["spec"]["replicas"] = json!(4);
+    let hpa = FieldManager {
+        manager: "hpa-controller",
+        ..who("hpa-controller")
+    };
+    let after = structured::update(&state.object, &scaled, &state.managed, &hpa, schema())?;
+    let replicas = Path::fields(&["spec", "replicas"]).0;
+    let entry = after
+        .managed
+        .get("hpa-controller", Operation::Update)
+        .context("hpa entry")?;
+    assert!(entry.fields.has(&replicas));
+    assert!(after.managed.get("alice", Operation::Apply).is_none());
+    // alice re-applies her old value: now she conflicts with the controller.
+    let Err(SsaError::Conflicts(conflicts)) =
+        apply(&after, &deployment(json!({"replicas": 2})), "alice", false)
+    else {
+        bail!("expected conflict with hpa-controller");
+    };
+    assert_eq!(conflicts[0].manager, "hpa-controller");
+    Ok(())
+}
+
+#[test]
+fn managed_fields_round_trip_byte_for_byte() -> Result<()> {
+    let text = r#"[{"manager":"kubectl","operation":"Apply","apiVersion":"apps/v1","time":"2024-05-01T10:00:00Z","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:replicas":{},"f:selector":{},"f:template":{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{".":{},"f:containerPort":{}}}}}}}}}},{"manager":"kube-controller-manager","operation":"Update","apiVersion":"apps/v1","time":"2024-05-01T10:00:01Z","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:annotations":{".":{},"f:deployment.kubernetes.io/revision":{}}},"f:status":{"f:conditions":{".":{},"k:{\"type\":\"Available\"}":{".":{},"f:lastTransitionTime":{},"f:status":{},"f:type":{}}},"f:observedGeneration":{},"f:replicas":{}}},"subresource":"status"}]"#;
+    let parsed = ManagedFields::from_json(&serde_json::from_str(text)?)?;
+    assert_eq!(parsed.entries.len(), 2);
+    assert_eq!(parsed.entries[1].subresource.as_deref(), Some("status"));
+    assert_eq!(serde_json::to_string(&parsed.to_json())?, text);
+    // The set written by our apply of the same configuration is the one kubectl got.
+    let config = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "nginx", "labels": {"app": "nginx"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "nginx"}},
+                 "template": {"metadata": {"labels": {"app": "nginx"}},
+                              "spec": {"containers": [{"name": "nginx", "image": "nginx:1.14.2", "ports": [{"containerPort": 80}]}]}}}});
+    let applied = apply(&empty(), &config, "kubectl", false)?;
+    let ours: &FieldSet = &applied.managed.entries[0].fields;
+    assert_eq!(ours, &parsed.entries[0].fields);
+    let mut object = applied.object.clone();
+    applied.managed.write_to(&mut object);
+    assert_eq!(ManagedFields::from_object(&object)?, applied.managed);
+    Ok(())
+}
+
+#[test]
+fn malformed_managed_fields_are_errors() {
+    assert!(ManagedFields::from_json(&json!([{"operation": "Bogus"}])).is_err());
+    assert!(
+        ManagedFields::from_json(&json!([{"operation": "Apply", "fieldsV1": {"x:y": {}}}]))
+            .is_err()
+    );
+    assert!(ManagedFields::from_json(&json!({})).is_err());
+}
