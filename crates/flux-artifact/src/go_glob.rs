@@ -7,10 +7,67 @@
 //! "no match").
 
 /// Reports whether `name` matches the shell `pattern`; `None` when the pattern is malformed.
+#[cfg(test)]
 pub fn go_match(pattern: &str, name: &str) -> Option<bool> {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let name: Vec<char> = name.chars().collect();
-    match_chars(&pattern, &name)
+    ShellPattern::new(pattern).matches(name)
+}
+
+/// A pattern prepared once for many matches: literals and `*suffix` forms (most ignore
+/// patterns) skip the general matcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellPattern {
+    raw: String,
+    kind: PatternKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PatternKind {
+    Literal,
+    StarSuffix(String),
+    General(Vec<char>),
+}
+
+fn has_meta(s: &str) -> bool {
+    s.contains(['*', '?', '[', '\\'])
+}
+
+impl ShellPattern {
+    /// Prepares `raw`.
+    pub fn new(raw: &str) -> Self {
+        let stripped = raw.trim_start_matches('*');
+        let kind = if !has_meta(raw) {
+            PatternKind::Literal
+        } else if stripped.len() < raw.len() && !has_meta(stripped) {
+            PatternKind::StarSuffix(stripped.to_string())
+        } else {
+            PatternKind::General(raw.chars().collect())
+        };
+        ShellPattern {
+            raw: raw.to_string(),
+            kind,
+        }
+    }
+
+    /// The pattern text.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// Go's `filepath.Match(pattern, name)`; `None` when the pattern is malformed.
+    pub fn matches(&self, name: &str) -> Option<bool> {
+        match &self.kind {
+            PatternKind::Literal => Some(self.raw == name),
+            PatternKind::StarSuffix(suffix) => Some(
+                name.len() >= suffix.len()
+                    && name.ends_with(suffix.as_str())
+                    && !name[..name.len() - suffix.len()].contains('/'),
+            ),
+            PatternKind::General(pattern) => {
+                let name: Vec<char> = name.chars().collect();
+                match_chars(pattern, &name)
+            }
+        }
+    }
 }
 
 fn match_chars(mut pattern: &[char], mut name: &[char]) -> Option<bool> {

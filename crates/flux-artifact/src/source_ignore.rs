@@ -17,7 +17,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::go_glob::go_match;
+use crate::go_glob::ShellPattern;
 
 /// The ignore file name looked up in every directory.
 pub const IGNORE_FILE: &str = ".sourceignore";
@@ -64,7 +64,7 @@ pub enum MatchResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IgnorePattern {
     domain: Vec<String>,
-    segments: Vec<String>,
+    segments: Vec<ShellPattern>,
     inclusion: bool,
     dir_only: bool,
     is_glob: bool,
@@ -90,7 +90,7 @@ impl IgnorePattern {
         let is_glob = p.contains('/');
         IgnorePattern {
             domain: domain.to_vec(),
-            segments: p.split('/').map(str::to_string).collect(),
+            segments: p.split('/').map(ShellPattern::new).collect(),
             inclusion,
             dir_only,
             is_glob,
@@ -123,7 +123,7 @@ impl IgnorePattern {
             return false;
         };
         for (i, name) in path.iter().enumerate() {
-            match go_match(first, name) {
+            match first.matches(name) {
                 None => return false,
                 Some(false) => continue,
                 Some(true) => {}
@@ -139,7 +139,8 @@ impl IgnorePattern {
     fn glob_match(&self, mut path: &[&str], is_dir: bool) -> bool {
         let mut matched = false;
         let mut can_traverse = false;
-        for (i, segment) in self.segments.iter().enumerate() {
+        for (i, compiled) in self.segments.iter().enumerate() {
+            let segment = compiled.as_str();
             if segment.is_empty() {
                 can_traverse = false;
                 continue;
@@ -161,7 +162,7 @@ impl IgnorePattern {
                 can_traverse = false;
                 while let Some((first, rest)) = path.split_first() {
                     path = rest;
-                    match go_match(segment, first) {
+                    match compiled.matches(first) {
                         None => return false,
                         Some(true) => {
                             matched = true;
@@ -175,7 +176,7 @@ impl IgnorePattern {
                     }
                 }
             } else {
-                match go_match(segment, path[0]) {
+                match compiled.matches(path[0]) {
                     Some(true) => {}
                     _ => return false,
                 }
