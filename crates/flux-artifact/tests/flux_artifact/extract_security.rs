@@ -460,3 +460,24 @@ fn destination_must_be_a_directory() -> Result<()> {
     let _ = Path::new("");
     Ok(())
 }
+
+#[test]
+fn upstream_shaped_archives_extract() -> Result<()> {
+    // source-controller writes a "." root entry and directory names without a slash.
+    let sb = sandbox()?;
+    let bytes = raw_tar_gz(&[
+        RawEntry::dir("."),
+        RawEntry::dir("apps"),
+        RawEntry::file("apps/app.yaml", b"kind: ConfigMap\n"),
+        RawEntry::dir("./apps/sub/"),
+    ])?;
+    let summary = extract(&bytes[..], &sb.dest, &ExtractOptions::default())?;
+    assert_eq!((summary.files, summary.dirs), (1, 2));
+    assert_eq!(
+        std::fs::read(sb.dest.join("apps/app.yaml"))?,
+        b"kind: ConfigMap\n"
+    );
+    assert!(sb.dest.join("apps/sub").is_dir());
+    nothing_outside(&sb)?;
+    Ok(())
+}

@@ -98,6 +98,10 @@ fn serves_files_and_refuses_the_rest() -> Result<()> {
 
     // Readiness probe on the root.
     assert_eq!(request(addr, "GET", "/")?.status, 200);
+    // Only GET and HEAD.
+    assert_eq!(request(addr, "POST", path)?.status, 405);
+    assert_eq!(request(addr, "DELETE", path)?.status, 405);
+    assert!(storage.artifact_exists(&p));
 
     // Missing files and directories are 404; no listing.
     for target in [
