@@ -385,6 +385,268 @@ mod tests {
         }
     }
 
+    /// Pattern-level behaviours of the go-git matcher Flux vendors (domain, anchoring,
+    /// `**`, dir-only, magic characters, malformed patterns).
+    #[test]
+    fn pattern_behaviour_table() {
+        use MatchResult::{Exclude, Include, NoMatch};
+        let d = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let cases: &[(&str, &[&str], &[&str], bool, MatchResult)] = &[
+            (
+                "!vul?ano",
+                &[],
+                &["value", "vulkano", "tail"],
+                false,
+                Include,
+            ),
+            (
+                "value",
+                &["head", "middle", "tail"],
+                &["head", "middle"],
+                false,
+                NoMatch,
+            ),
+            (
+                "value",
+                &["head", "middle", "tail"],
+                &["head", "middle", "tail"],
+                false,
+                NoMatch,
+            ),
+            (
+                "value",
+                &["head", "middle", "tail"],
+                &["head", "middle", "_tail_", "value"],
+                false,
+                NoMatch,
+            ),
+            (
+                "middle/",
+                &["value", "volcano"],
+                &["value", "volcano", "middle", "tail"],
+                false,
+                Exclude,
+            ),
+            (
+                "volcano/",
+                &["value", "volcano"],
+                &["value", "volcano", "tail"],
+                true,
+                NoMatch,
+            ),
+            ("value", &[], &["value", "tail"], false, Exclude),
+            ("value", &[], &["head", "value", "tail"], false, Exclude),
+            ("value", &[], &["head", "value"], false, Exclude),
+            ("value/", &[], &["value", "tail"], false, Exclude),
+            ("value/", &[], &["head", "value"], true, Exclude),
+            ("value/", &[], &["head", "value"], false, NoMatch),
+            ("value", &[], &["head", "val", "tail"], false, NoMatch),
+            ("val", &[], &["head", "value", "tail"], false, NoMatch),
+            ("v*o", &[], &["value", "vulkano", "tail"], false, Exclude),
+            (
+                "vul?ano",
+                &[],
+                &["value", "vulkano", "tail"],
+                false,
+                Exclude,
+            ),
+            ("v[ou]l[kc]ano", &[], &["value", "volcano"], false, Exclude),
+            ("v[ou]l[", &[], &["value", "vol["], false, NoMatch),
+            (
+                "/value/vul?ano",
+                &[],
+                &["value", "vulkano", "tail"],
+                false,
+                Exclude,
+            ),
+            (
+                "middle/tail/",
+                &["value", "volcano"],
+                &["value", "volcano", "middle", "tail"],
+                true,
+                Exclude,
+            ),
+            (
+                "volcano/tail",
+                &["value", "volcano"],
+                &["value", "volcano", "tail"],
+                false,
+                NoMatch,
+            ),
+            (
+                "value/vul?ano",
+                &[],
+                &["value", "vulkano", "tail"],
+                false,
+                Exclude,
+            ),
+            ("value/vulkano", &[], &["value", "volcano"], false, NoMatch),
+            ("value/vul?ano", &[], &["value"], false, NoMatch),
+            (
+                "/value/volcano",
+                &[],
+                &["value", "value", "volcano"],
+                false,
+                NoMatch,
+            ),
+            (
+                "**/*lue/vol?ano",
+                &[],
+                &["value", "volcano", "tail"],
+                false,
+                Exclude,
+            ),
+            (
+                "**/*lue/vol?ano",
+                &[],
+                &["head", "value", "volcano", "tail"],
+                false,
+                Exclude,
+            ),
+            (
+                "**/*lue/vol?ano",
+                &[],
+                &["head", "value", "Volcano", "tail"],
+                false,
+                NoMatch,
+            ),
+            (
+                "**/*lue/vol?ano/",
+                &[],
+                &["head", "value", "volcano", "tail"],
+                false,
+                Exclude,
+            ),
+            (
+                "**/*lue/vol?ano/",
+                &[],
+                &["head", "value", "volcano"],
+                true,
+                Exclude,
+            ),
+            (
+                "**/*lue/vol?ano/",
+                &[],
+                &["head", "value", "Colcano"],
+                true,
+                NoMatch,
+            ),
+            (
+                "**/*lue/vol?ano/",
+                &[],
+                &["head", "value", "volcano"],
+                false,
+                NoMatch,
+            ),
+            (
+                "/*lue/vol?ano/**",
+                &[],
+                &["value", "volcano", "tail", "moretail"],
+                false,
+                Exclude,
+            ),
+            (
+                "/*lue/vol?ano/**",
+                &[],
+                &["value", "volcano"],
+                false,
+                Exclude,
+            ),
+            (
+                "/*lue/**/vol?ano",
+                &[],
+                &["value", "volcano"],
+                false,
+                Exclude,
+            ),
+            (
+                "/*lue/**/vol?ano",
+                &[],
+                &["value", "middle", "volcano"],
+                false,
+                Exclude,
+            ),
+            (
+                "/*lue/**/vol?ano",
+                &[],
+                &["value", "middle1", "middle2", "volcano"],
+                false,
+                Exclude,
+            ),
+            (
+                "/*lue/**/vol?ano/",
+                &[],
+                &["value", "middle1", "middle2", "volcano"],
+                true,
+                Exclude,
+            ),
+            (
+                "/*lue/**/vol?ano/",
+                &[],
+                &["value", "middle1", "middle2", "volcano"],
+                false,
+                NoMatch,
+            ),
+            (
+                "/*lue/**/vol?ano/",
+                &[],
+                &["value", "middle1", "middle2", "volcano", "tail"],
+                false,
+                Exclude,
+            ),
+            (
+                "/*lue/**foo/vol?ano",
+                &[],
+                &["value", "foo", "volcano", "tail"],
+                false,
+                NoMatch,
+            ),
+            (
+                "**/head/v[ou]l[kc]ano",
+                &[],
+                &["value", "head", "volcano"],
+                false,
+                Exclude,
+            ),
+            (
+                "**/head/v[ou]l[",
+                &[],
+                &["value", "head", "vol["],
+                false,
+                NoMatch,
+            ),
+            (
+                "/value/**/v[ou]l[",
+                &[],
+                &["value", "head", "vol["],
+                false,
+                NoMatch,
+            ),
+            (
+                "**/android/**/GeneratedPluginRegistrant.java",
+                &[],
+                &[
+                    "packages",
+                    "flutter_tools",
+                    "lib",
+                    "src",
+                    "android",
+                    "gradle.dart",
+                ],
+                false,
+                NoMatch,
+            ),
+        ];
+        for (pattern, domain, path, is_dir, want) in cases {
+            let p = IgnorePattern::parse(pattern, &d(domain));
+            assert_eq!(
+                p.matches(path, *is_dir),
+                *want,
+                "{pattern:?} in {domain:?} on {path:?} (dir: {is_dir})"
+            );
+        }
+    }
+
     #[test]
     fn domain_scopes_nested_patterns() {
         let domain = vec!["sub".to_string()];
