@@ -1,0 +1,5 @@
+//! Integration tests for gotemplate: Go text/template conformance and Sprig.
+#![allow(clippy::unwrap_used)]
+
+mod conformance;
+mod support;
