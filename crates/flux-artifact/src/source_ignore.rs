@@ -391,7 +391,9 @@ mod tests {
     fn pattern_behaviour_table() {
         use MatchResult::{Exclude, Include, NoMatch};
         let d = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let cases: &[(&str, &[&str], &[&str], bool, MatchResult)] = &[
+        // (pattern, domain, path, is_dir, expected)
+        type Case<'a> = (&'a str, &'a [&'a str], &'a [&'a str], bool, MatchResult);
+        let cases: &[Case<'_>] = &[
             (
                 "!vul?ano",
                 &[],
