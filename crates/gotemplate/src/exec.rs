@@ -19,6 +19,15 @@ pub(crate) struct Exec<'t> {
     depth: usize,
     written: usize,
     range_iterations: u64,
+    /// Address of a local in the outermost `execute` frame (stack grows down).
+    stack_base: usize,
+}
+
+/// An address on the current stack.
+#[inline(never)]
+fn stack_position() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
 }
 
 /// One template invocation: the template and its variable stack.
@@ -200,7 +209,27 @@ impl<'t> Exec<'t> {
             depth: 0,
             written: 0,
             range_iterations: 0,
+            stack_base: stack_position(),
         }
+    }
+
+    /// Why a further level of nesting is refused, if it is.
+    fn too_deep(&self) -> Option<String> {
+        let limits = &self.templates.limits;
+        if self.depth >= limits.max_depth {
+            return Some(format!(
+                "exceeded maximum template depth ({})",
+                limits.max_depth
+            ));
+        }
+        let used = self.stack_base.saturating_sub(stack_position());
+        if used > limits.max_stack_bytes {
+            return Some(format!(
+                "exceeded maximum template depth ({} levels used the stack budget of {} bytes)",
+                self.depth, limits.max_stack_bytes
+            ));
+        }
+        None
     }
 
     fn lookup(&self, name: &str) -> Option<Arc<TemplateDef>> {
@@ -251,11 +280,7 @@ impl<'t> Exec<'t> {
         out: &mut String,
         caller: Option<(&Frame, usize, &dyn Display)>,
     ) -> Result<(), Error> {
-        if self.depth >= self.templates.limits.max_depth {
-            let msg = format!(
-                "exceeded maximum template depth ({})",
-                self.templates.limits.max_depth
-            );
+        if let Some(msg) = self.too_deep() {
             return Err(match caller {
                 Some((f, pos, node)) => unwrap_signal(f.err(pos, node, msg)),
                 None => Error::Exec {
@@ -352,15 +377,8 @@ impl<'t> Exec<'t> {
     }
 
     fn enter(&mut self, f: &Frame, pos: usize, node: &dyn Display) -> Res<()> {
-        if self.depth >= self.templates.limits.max_depth {
-            return Err(f.err(
-                pos,
-                node,
-                format!(
-                    "exceeded maximum template depth ({})",
-                    self.templates.limits.max_depth
-                ),
-            ));
+        if let Some(msg) = self.too_deep() {
+            return Err(f.err(pos, node, msg));
         }
         self.depth += 1;
         Ok(())

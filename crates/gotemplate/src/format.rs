@@ -528,6 +528,14 @@ fn format_str(out: &mut String, s: &str, verb: char, fl: Flags, arg: &Value) {
 
 /// Formats one argument with one verb (Go's `printArg`).
 fn format_arg(out: &mut String, arg: &Value, verb: char, fl: Flags) {
+    format_arg_depth(out, arg, verb, fl, 0)
+}
+
+fn format_arg_depth(out: &mut String, arg: &Value, verb: char, fl: Flags, depth: usize) {
+    if depth > crate::value::MAX_VALUE_DEPTH || out.len() > crate::value::MAX_FORMATTED_BYTES {
+        out.push_str("...");
+        return;
+    }
     match arg {
         Value::Nil => match verb {
             'v' => pad(out, "<nil>", fl),
@@ -567,7 +575,7 @@ fn format_arg(out: &mut String, arg: &Value, verb: char, fl: Flags) {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    format_arg(out, x, 'v', fl);
+                    format_arg_depth(out, x, 'v', fl, depth + 1);
                 }
                 out.push('}');
                 return;
@@ -581,7 +589,7 @@ fn format_arg(out: &mut String, arg: &Value, verb: char, fl: Flags) {
                 if i > 0 {
                     s.push(' ');
                 }
-                format_arg(&mut s, x, verb, inner);
+                format_arg_depth(&mut s, x, verb, inner, depth + 1);
             }
             s.push(']');
             out.push_str(&s);
@@ -595,7 +603,7 @@ fn format_arg(out: &mut String, arg: &Value, verb: char, fl: Flags) {
                     }
                     out.push_str(&go_quote(k));
                     out.push(':');
-                    format_arg(out, v, 'v', fl);
+                    format_arg_depth(out, v, 'v', fl, depth + 1);
                 }
                 out.push('}');
                 return;
@@ -608,7 +616,7 @@ fn format_arg(out: &mut String, arg: &Value, verb: char, fl: Flags) {
                 }
                 format_str(out, k, verb, fl, &Value::String(k.as_str().into()));
                 out.push(':');
-                format_arg(out, v, verb, fl);
+                format_arg_depth(out, v, verb, fl, depth + 1);
             }
             out.push(']');
         }

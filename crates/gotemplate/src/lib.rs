@@ -69,6 +69,9 @@ pub struct Limits {
     pub max_output_bytes: usize,
     /// Total `range` iterations during one `execute`.
     pub max_range_iterations: u64,
+    /// Stack bytes template recursion may use below the `execute` call (guards small
+    /// thread stacks, whatever `max_depth` says).
+    pub max_stack_bytes: usize,
 }
 
 impl Default for Limits {
@@ -77,6 +80,7 @@ impl Default for Limits {
             max_depth: 400,
             max_output_bytes: 256 * 1024 * 1024,
             max_range_iterations: 50_000_000,
+            max_stack_bytes: 1024 * 1024,
         }
     }
 }

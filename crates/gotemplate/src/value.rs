@@ -151,7 +151,11 @@ impl PartialEq for MapRef {
 }
 
 /// Nesting beyond which printing and encoding stop (maps can be made cyclic with `set`).
-pub(crate) const MAX_VALUE_DEPTH: usize = 500;
+pub(crate) const MAX_VALUE_DEPTH: usize = 200;
+
+/// Longest text printing or encoding one value may produce (shared maps can form
+/// graphs whose printed form grows exponentially).
+pub(crate) const MAX_FORMATTED_BYTES: usize = 64 * 1024 * 1024;
 
 impl fmt::Debug for dyn Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -205,18 +209,24 @@ impl Value {
 
     /// A fresh deep copy (Sprig's `deepCopy`): maps are new, not shared.
     pub fn deep_copy(&self) -> Value {
-        self.deep_copy_depth(0)
+        let mut budget = 10_000_000usize;
+        self.deep_copy_depth(0, &mut budget)
     }
 
-    fn deep_copy_depth(&self, depth: usize) -> Value {
-        if depth > MAX_VALUE_DEPTH {
+    fn deep_copy_depth(&self, depth: usize, budget: &mut usize) -> Value {
+        if depth > MAX_VALUE_DEPTH || *budget == 0 {
             return Value::Nil;
         }
+        *budget -= 1;
         match self {
-            Value::List(l) => Value::list(l.iter().map(|v| v.deep_copy_depth(depth + 1)).collect()),
+            Value::List(l) => Value::list(
+                l.iter()
+                    .map(|v| v.deep_copy_depth(depth + 1, budget))
+                    .collect(),
+            ),
             Value::Map(m) => Value::map(m.with(|m| {
                 m.iter()
-                    .map(|(k, v)| (k.clone(), v.deep_copy_depth(depth + 1)))
+                    .map(|(k, v)| (k.clone(), v.deep_copy_depth(depth + 1, budget)))
                     .collect()
             })),
             other => other.clone(),
@@ -270,13 +280,15 @@ impl Value {
     /// Converts to JSON as Go's `encoding/json` would marshal it: floats that are
     /// integral (and below 1e21) become integers, non-finite floats become `null`.
     pub fn to_json(&self) -> serde_json::Value {
-        self.to_json_depth(0)
+        let mut budget = 10_000_000usize;
+        self.to_json_depth(0, &mut budget)
     }
 
-    fn to_json_depth(&self, depth: usize) -> serde_json::Value {
-        if depth > MAX_VALUE_DEPTH {
+    fn to_json_depth(&self, depth: usize, budget: &mut usize) -> serde_json::Value {
+        if depth > MAX_VALUE_DEPTH || *budget == 0 {
             return serde_json::Value::Null;
         }
+        *budget -= 1;
         match self {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
@@ -287,17 +299,19 @@ impl Value {
                 use base64::Engine as _;
                 serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b))
             }
-            Value::List(l) => {
-                serde_json::Value::Array(l.iter().map(|v| v.to_json_depth(depth + 1)).collect())
-            }
+            Value::List(l) => serde_json::Value::Array(
+                l.iter()
+                    .map(|v| v.to_json_depth(depth + 1, budget))
+                    .collect(),
+            ),
             Value::Map(m) => m.with(|m| {
                 serde_json::Value::Object(
                     m.iter()
-                        .map(|(k, v)| (k.clone(), v.to_json_depth(depth + 1)))
+                        .map(|(k, v)| (k.clone(), v.to_json_depth(depth + 1, budget)))
                         .collect(),
                 )
             }),
-            Value::Object(o) => o.to_value().to_json_depth(depth + 1),
+            Value::Object(o) => o.to_value().to_json_depth(depth + 1, budget),
         }
     }
 
@@ -367,7 +381,7 @@ impl Value {
 
     /// Writes Go's `%v` form at nesting `depth`.
     pub(crate) fn write_go(&self, out: &mut String, depth: usize) {
-        if depth > MAX_VALUE_DEPTH {
+        if depth > MAX_VALUE_DEPTH || out.len() > MAX_FORMATTED_BYTES {
             out.push_str("...");
             return;
         }

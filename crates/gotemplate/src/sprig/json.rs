@@ -61,7 +61,7 @@ fn encode(
     indent: Option<&str>,
     level: usize,
 ) -> Result<(), String> {
-    if level > MAX_VALUE_DEPTH {
+    if level > MAX_VALUE_DEPTH || out.len() > crate::value::MAX_FORMATTED_BYTES {
         return Err("json: unsupported value: encountered a cycle".into());
     }
     let newline = |out: &mut String, lvl: usize| {
