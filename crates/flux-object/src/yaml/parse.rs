@@ -328,7 +328,15 @@ fn scalar_node(
                 key,
             });
         }
-        (Some(_), Some("null")) => Resolved::Null,
+        (Some(_), Some("null")) => match resolve_plain(text) {
+            Resolved::Null => Resolved::Null,
+            other => {
+                return Err(parse_error(
+                    line,
+                    format!("cannot decode {} `{text}` as a !!null", short_kind(&other)),
+                ));
+            }
+        },
         (Some(_), Some("merge")) => Resolved::Merge,
         (Some(_), Some(wanted @ ("bool" | "int" | "float"))) => {
             let resolved = resolve_plain(text);
