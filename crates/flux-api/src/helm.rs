@@ -28,6 +28,7 @@ pub const VERSION: &str = "v2";
     plural = "helmreleases",
     singular = "helmrelease",
     namespaced,
+    derive = "PartialEq",
     status = "HelmReleaseStatus",
     shortname = "hr",
     category = "all",

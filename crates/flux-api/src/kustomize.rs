@@ -27,6 +27,7 @@ pub const VERSION: &str = "v1";
     plural = "kustomizations",
     singular = "kustomization",
     namespaced,
+    derive = "PartialEq",
     status = "KustomizationStatus",
     shortname = "ks",
     category = "all",

@@ -8,6 +8,7 @@
 // `#[kube(printcolumn(type_ = "string", …), …)]` repeats argument values on purpose.
 #![allow(clippy::duplicated_attributes)]
 
+pub mod conditions;
 pub mod crds;
 pub mod duration;
 pub mod helm;
@@ -15,7 +16,12 @@ pub mod image;
 pub mod kustomize;
 pub mod meta;
 pub mod notification;
+pub mod object;
 pub mod source;
 pub mod source_extensions;
 
 pub use duration::{DurationError, GoDuration, TimeoutDuration};
+pub use object::{
+    FluxObject, ParseError, SERVED_KINDS, is_flux_api_version, migrate_api_version,
+    migrated_api_version, parse_object,
+};

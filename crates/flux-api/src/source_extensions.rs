@@ -24,6 +24,7 @@ pub const RECONCILE_ANNOTATION: &str = "source.extensions.fluxcd.io/reconcile";
     plural = "artifactgenerators",
     singular = "artifactgenerator",
     namespaced,
+    derive = "PartialEq",
     status = "ArtifactGeneratorStatus",
     shortname = "ag",
     category = "all",

@@ -16,6 +16,7 @@ use crate::meta::{Artifact, Condition, LocalObjectReference};
     plural = "buckets",
     singular = "bucket",
     namespaced,
+    derive = "PartialEq",
     status = "BucketStatus",
     category = "all",
     category = "fluxcd",

@@ -16,6 +16,7 @@ use crate::meta::{Artifact, Condition, NamespacedObjectKindReference};
     plural = "externalartifacts",
     singular = "externalartifact",
     namespaced,
+    derive = "PartialEq",
     status = "ExternalArtifactStatus",
     shortname = "ea",
     category = "all",

@@ -16,6 +16,7 @@ use crate::meta::{Artifact, Condition, LocalObjectReference};
     plural = "gitrepositories",
     singular = "gitrepository",
     namespaced,
+    derive = "PartialEq",
     status = "GitRepositoryStatus",
     shortname = "gitrepo",
     category = "all",

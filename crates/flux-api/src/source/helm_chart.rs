@@ -17,6 +17,7 @@ use crate::source::{OIDCIdentityMatch, VerificationProvider};
     plural = "helmcharts",
     singular = "helmchart",
     namespaced,
+    derive = "PartialEq",
     status = "HelmChartStatus",
     shortname = "hc",
     category = "all",

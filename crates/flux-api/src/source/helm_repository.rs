@@ -17,6 +17,7 @@ use crate::source::CloudProvider;
     plural = "helmrepositories",
     singular = "helmrepository",
     namespaced,
+    derive = "PartialEq",
     status = "HelmRepositoryStatus",
     shortname = "helmrepo",
     category = "all",

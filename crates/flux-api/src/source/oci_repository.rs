@@ -16,6 +16,7 @@ use crate::meta::{Artifact, Condition, LocalObjectReference};
     plural = "ocirepositories",
     singular = "ocirepository",
     namespaced,
+    derive = "PartialEq",
     status = "OCIRepositoryStatus",
     shortname = "ocirepo",
     category = "all",
