@@ -200,7 +200,6 @@ fn push_escaped(out: &mut String, c: char, quote: char) {
             out.push('\\');
             out.push(c);
         }
-        '\u{fffd}' => out.push_str("\\ufffd"),
         c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
         c if c.is_control() || is_unprintable_format(c) => {
             if (c as u32) < 0x10000 {
@@ -213,8 +212,12 @@ fn push_escaped(out: &mut String, c: char, quote: char) {
     }
 }
 
+/// Characters Go's `strconv.IsPrint` rejects beyond controls: format characters,
+/// private use and noncharacters.
 fn is_unprintable_format(c: char) -> bool {
-    matches!(c as u32, 0x00ad | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2064 | 0xfeff)
+    matches!(c as u32,
+        0x00ad | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x206f | 0xfeff
+        | 0xe000..=0xf8ff | 0xf0000..=0x10ffff | 0xfff9..=0xfffb | 0xfffe | 0xffff)
 }
 
 /// Go's `%#U`-style rendering used in lexer errors: `U+0023 '#'`.
@@ -538,6 +541,7 @@ fn format_arg_depth(out: &mut String, arg: &Value, verb: char, fl: Flags, depth:
     }
     match arg {
         Value::Nil => match verb {
+            _ if depth > 0 => pad(out, "<nil>", fl),
             'v' => pad(out, "<nil>", fl),
             _ => bad_verb(out, arg, verb),
         },

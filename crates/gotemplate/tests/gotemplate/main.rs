@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod conformance;
+mod differential;
 mod limits;
 mod support;
