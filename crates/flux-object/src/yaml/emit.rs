@@ -188,11 +188,11 @@ fn is_blank_or_end(c: Option<char>) -> bool {
     }
 }
 
-/// go-yaml's `is_printable`, minus U+2028/U+2029, which are escaped here so that readers
-/// that do not treat them as line breaks cannot disagree about the text.
+/// go-yaml's `is_printable` (which, looking at UTF-8 lead bytes, counts nothing beyond the
+/// BMP as printable: emoji are written `"\U0001F600"`), minus U+2028/U+2029, which are
+/// escaped here so that readers that do not treat them as line breaks cannot disagree.
 fn is_printable(c: char) -> bool {
-    let go_printable = matches!(c,
-        '\n' | ' '..='~' | '\u{A0}'..='\u{D7FF}' | '\u{10000}'..='\u{10FFFF}')
+    let go_printable = matches!(c, '\n' | ' '..='~' | '\u{A0}'..='\u{D7FF}')
         || (('\u{E000}'..='\u{FFFD}').contains(&c) && c != '\u{FEFF}');
     go_printable && c != '\u{2028}' && c != '\u{2029}'
 }

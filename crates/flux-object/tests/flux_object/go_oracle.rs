@@ -1,10 +1,10 @@
-//! Reading checked against Go: `kubectl label --local -f FILE -o json` decodes YAML with
-//! sigs.k8s.io/yaml (go-yaml v2) and prints the JSON, without a cluster.
+//! Checked against Go without a cluster: `kubectl label --local -f FILE -o json` decodes YAML
+//! with sigs.k8s.io/yaml (go-yaml v2) and prints JSON; `-o yaml` writes YAML with go-yaml.
 
 use std::process::Command;
 
-use flux_object::yaml::parse_document;
-use serde_json::Value;
+use flux_object::yaml::{parse_document, to_yaml_string};
+use serde_json::{Map, Value, json};
 
 /// Plain and tagged scalars, one per line under `spec:` (each becomes `k<N>: <scalar>`).
 const SCALARS: &[&str] = &[
@@ -235,4 +235,144 @@ fn go_errors_are_our_errors() {
         let ours = parse_document(&yaml);
         assert!(ours.is_err(), "{body:?}: we read {ours:?}");
     }
+}
+
+/// Strings whose style go-yaml's writer and ours agree on. (We also quote `=`, `<<`,
+/// `1e400` and space-separated timestamps, for YAML 1.1 readers; see the README.)
+const EMITTED_STRINGS: &[&str] = &[
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "Y",
+    "N",
+    "true",
+    "False",
+    "NULL",
+    "null",
+    "~",
+    "",
+    "0755",
+    "0x1F",
+    "0o17",
+    "0b101",
+    "1_000",
+    "1e3",
+    "1.5",
+    ".5",
+    "1.",
+    "-1",
+    "+1",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "1:20",
+    "2001-12-14",
+    " lead",
+    "trail ",
+    "a: b",
+    "a #b",
+    "a#b",
+    "- x",
+    "-x",
+    "-",
+    "? x",
+    "?x",
+    ": x",
+    ":x",
+    ",x",
+    "[x",
+    "]x",
+    "{x",
+    "}x",
+    "#x",
+    "&x",
+    "*x",
+    "!x",
+    "|x",
+    ">x",
+    "'x",
+    "\"x",
+    "%x",
+    "@x",
+    "`x",
+    "---",
+    "...",
+    "--- x",
+    "a:",
+    "it's",
+    "say \"hi\"",
+    "back\\slash",
+    "tab\there",
+    "line1\nline2",
+    "line1\nline2\n",
+    "line1\n\n",
+    "\nleading break",
+    " indented\nnext",
+    "trailing space \nx",
+    "x\n ",
+    "cr\rhere",
+    "bell\u{7}",
+    "nbsp\u{A0}x",
+    "bom\u{FEFF}x",
+    "emoji \u{1F600}",
+    "ünïcödé",
+    "1.2.3",
+    "v1",
+    "a b c",
+    "http://example.com/a?b=c#d",
+    "key=value",
+    "${VAR}",
+    "*",
+    "{{ .Values }}",
+    "1e+06",
+    "0.5",
+    "08",
+    "Condition contains details for one aspect of the current state of this API Resource, with  two  spaces.",
+    "key: value pairs are separated by a colon and a space, which makes this string need single quotes",
+    "a tab\there and a long tail of words that goes well past the eighty column limit so it must fold  twice",
+];
+
+#[test]
+fn strings_are_written_as_go_writes_them() {
+    if !kubectl_available() {
+        return;
+    }
+    let mut data = Map::new();
+    for (i, s) in EMITTED_STRINGS.iter().enumerate() {
+        data.insert(format!("k{i:03}"), json!(s));
+    }
+    let numbers = json!({"a": 1.5, "b": 1e-7, "c": 123456789.5, "d": 0.1, "e": -2.5e100, "f": 1e21, "g": 42, "h": -7});
+    let list = json!(["x", {"b": 1, "c": [true, null]}, [], {}]);
+    let input = json!({"apiVersion": "v1", "data": data, "kind": "ConfigMap",
+        "list": list, "metadata": {"name": "x"}, "numbers": numbers});
+    // kubectl adds the label; go-yaml v2 sorts keys, as this document already is.
+    let mut ours = input.clone();
+    ours["metadata"] = json!({"labels": {"z": "1"}, "name": "x"});
+    let ours = to_yaml_string(&ours).expect("emits");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("doc.json");
+    std::fs::write(&file, input.to_string()).expect("writes");
+    let output = Command::new("kubectl")
+        .args(["label", "--local", "-o", "yaml", "z=1", "-f"])
+        .arg(&file)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let go = String::from_utf8_lossy(&output.stdout);
+    let diff: Vec<String> = go
+        .lines()
+        .zip(ours.lines())
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("go:   {a}\nours: {b}"))
+        .collect();
+    assert!(diff.is_empty(), "{}", diff.join("\n"));
+    assert_eq!(go, ours);
 }

@@ -203,6 +203,8 @@ fn strings_are_quoted_when_readers_would_misread_them() {
         ("-x", "-x"),
         ("tab\there", "\"tab\\there\""),
         ("nel\u{85}x", "\"nel\\Nx\""),
+        ("emoji \u{1F600}", "\"emoji \\U0001F600\""),
+        ("ünïcödé", "ünïcödé"),
         ("1.2.3", "1.2.3"),
         ("--- x", "'--- x'"),
     ];
