@@ -154,7 +154,15 @@ def hpa():
                                                                    "target": {"type": "Utilization", "averageUtilization": 80}}}]}}
 
 
-BASES = {"deployment": deployment, "pod": pod, "statefulset": statefulset, "daemonset": daemonset,
+def deployment_unknown_fields():
+    """A Deployment carrying fields its schema does not know (see README, differences)."""
+    d = deployment()
+    d["spec"]["template"]["spec"]["extraList"] = [{"name": "a", "v": 1}]
+    d["spec"]["extraMap"] = {"a": {"b": 1}}
+    return d
+
+
+BASES = {"deployment": deployment, "deployment-unknown": deployment_unknown_fields, "pod": pod, "statefulset": statefulset, "daemonset": daemonset,
          "cronjob": cronjob, "service": service, "configmap": configmap, "serviceaccount": serviceaccount,
          "role": role, "ingress": ingress, "node": node, "hpa": hpa}
 
@@ -330,6 +338,10 @@ def kind_specific_patches(kind):
         p.append(("taints-replace", {"spec": {"taints": [{"key": "c", "effect": "NoSchedule"}]}}))
         p.append(("podcidrs-merge", {"spec": {"podCIDRs": ["10.2.0.0/24"]}}))
         p.append(("podcidrs-delete", {"spec": {"$deleteFromPrimitiveList/podCIDRs": ["10.1.0.0/24"]}}))
+    if kind == "deployment-unknown":
+        p.append(("unknown-list-merge", {"spec": {"template": {"spec": {"extraList": [{"name": "b"}]}}}}))
+        p.append(("unknown-map-merge", {"spec": {"extraMap": {"a": {"c": 2}}}}))
+        p.append(("unknown-scalar-in-unknown-map", {"spec": {"extraMap": {"z": 1}}}))
     if kind == "hpa":
         p.append(("metrics-replace", {"spec": {"metrics": [{"type": "Pods"}]}}))
         p.append(("max-replicas", {"spec": {"maxReplicas": 10, "minReplicas": None}}))
@@ -383,6 +395,10 @@ def build_cases():
     cases = []
     for kind, make in BASES.items():
         obj = make()
+        if kind == "deployment-unknown":
+            for name, patch in kind_specific_patches(kind):
+                cases.append((f"{kind}/{name}", "strategic", obj, patch))
+            continue
         if kind in POD_PATH:
             for name, pp in pod_spec_patches(rng):
                 if kind != "deployment" and not (name.startswith("random") or name in (
