@@ -161,6 +161,31 @@ impl Object {
         self.str_at(&["metadata", "generateName"])
     }
 
+    /// `metadata.uid`.
+    pub fn uid(&self) -> &str {
+        self.str_at(&["metadata", "uid"])
+    }
+
+    /// `metadata.resourceVersion`.
+    pub fn resource_version(&self) -> &str {
+        self.str_at(&["metadata", "resourceVersion"])
+    }
+
+    /// `metadata.generation` (0 when absent, as in Go).
+    pub fn generation(&self) -> i64 {
+        self.get(&["metadata", "generation"])
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    }
+
+    /// `metadata.finalizers` (string entries only).
+    pub fn finalizers(&self) -> Vec<&str> {
+        self.get(&["metadata", "finalizers"])
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
     /// `metadata.labels` with string values (other values are skipped).
     pub fn labels(&self) -> BTreeMap<String, String> {
         self.string_map(&["metadata", "labels"])

@@ -31,6 +31,18 @@ fn getters() {
     assert_eq!(d.annotation("note"), Some("hi"));
     assert_eq!(d.get(&["spec", "replicas"]), Some(&json!(2)));
     assert_eq!(d.get(&["spec", "missing"]), None);
+    assert_eq!(d.generation(), 0);
+    assert_eq!(d.uid(), "");
+    let mut meta = Object::new("v1", "ConfigMap", "cm");
+    meta.set(&["metadata", "generation"], json!(3))
+        .expect("sets");
+    meta.set(&["metadata", "resourceVersion"], json!("42"))
+        .expect("sets");
+    meta.set(&["metadata", "finalizers"], json!(["a/b", 1, "c"]))
+        .expect("sets");
+    assert_eq!(meta.generation(), 3);
+    assert_eq!(meta.resource_version(), "42");
+    assert_eq!(meta.finalizers(), ["a/b", "c"]);
     let core = Object::new("v1", "ConfigMap", "cm");
     assert_eq!(core.group(), "");
     assert_eq!(core.version(), "v1");
