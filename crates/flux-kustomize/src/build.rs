@@ -139,6 +139,17 @@ pub fn build(fs: &dyn Filesystem, dir: &Path, opts: &BuildOptions) -> Result<Vec
         .map_err(|e| Error::field(&t.file, "vars", e))?;
     ra.resources
         .retain(|r| !r.has_annotation("config.kubernetes.io/local-config", "true"));
+    // kustomize rewrites annotations while it tracks build state; an empty or null
+    // `metadata.annotations` does not survive that.
+    for r in ra.resources.iter_mut() {
+        if let Some(Value::Object(md)) = r.obj.get_mut("metadata")
+            && md
+                .get("annotations")
+                .is_some_and(|a| a.is_null() || a.as_object().is_some_and(Map::is_empty))
+        {
+            md.remove("annotations");
+        }
+    }
     let order = match &t.k.sort_options {
         None => Some(LegacyOrder::default()),
         Some(s) => match s.order.as_str() {
@@ -865,7 +876,7 @@ impl<'a> Builder<'a> {
                     "patch and path can't be set at the same time",
                 ));
             }
-            (false, true) => p.patch.clone(),
+            (false, true) => p.patch.trim().to_string(),
             (true, false) => self.load_text(t, &p.path, field).map_err(|e| {
                 e.nested(format!(
                     "failed to get the patch file from path({})",

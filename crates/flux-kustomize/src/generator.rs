@@ -108,6 +108,22 @@ fn parse_env_file(
     Ok(())
 }
 
+/// Base64 as kustomize writes Secret data: when the text is 70 characters or longer it is cut
+/// into lines of 70, each ending in a newline.
+pub fn secret_base64(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let enc = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if enc.len() / LINE == 0 {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + enc.len() / LINE + 1);
+    for chunk in enc.as_bytes().chunks(LINE) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
+}
+
 /// Builds the ConfigMap or Secret an entry describes (name without hash).
 pub fn generate(
     kind: GeneratorKind,
@@ -179,16 +195,10 @@ pub fn generate(
                 );
             }
             (GeneratorKind::Secret, KvValue::Text(s)) => {
-                data.insert(
-                    k,
-                    Value::String(base64::engine::general_purpose::STANDARD.encode(s.as_bytes())),
-                );
+                data.insert(k, Value::String(secret_base64(s.as_bytes())));
             }
             (GeneratorKind::Secret, KvValue::Bytes(b)) => {
-                data.insert(
-                    k,
-                    Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
-                );
+                data.insert(k, Value::String(secret_base64(&b)));
             }
         }
     }
@@ -398,6 +408,16 @@ mod tests {
         let r =
             r.unwrap_or_else(|e| Resource::new(Map::from_iter([("error".to_string(), json!(e))])));
         assert_eq!(content_hash(&r.obj), "8hkcg74h7c");
+    }
+
+    #[test]
+    fn long_secret_values_wrap_at_70() {
+        assert_eq!(secret_base64(b"abc"), "YWJj");
+        let long = secret_base64(&[b'x'; 60]);
+        let lines: Vec<&str> = long.split('\n').collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0].len(), 70);
+        assert_eq!(lines[2], "");
     }
 
     #[test]

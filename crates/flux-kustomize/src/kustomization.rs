@@ -361,6 +361,129 @@ pub(crate) fn strip_nulls(v: &mut Value) {
     }
 }
 
+/// Every field name of the kustomization schema, as written canonically.
+const FIELD_NAMES: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "openapi",
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "patches",
+    "images",
+    "imageTags",
+    "replacements",
+    "replicas",
+    "vars",
+    "sortOptions",
+    "resources",
+    "components",
+    "crds",
+    "bases",
+    "configMapGenerator",
+    "secretGenerator",
+    "helmGlobals",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "generatorOptions",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "buildMetadata",
+    "pairs",
+    "includeSelectors",
+    "includeTemplates",
+    "fields",
+    "group",
+    "version",
+    "path",
+    "create",
+    "patch",
+    "target",
+    "options",
+    "name",
+    "labelSelector",
+    "annotationSelector",
+    "newName",
+    "tagSuffix",
+    "newTag",
+    "digest",
+    "count",
+    "source",
+    "targets",
+    "fieldPath",
+    "select",
+    "reject",
+    "fieldPaths",
+    "delimiter",
+    "index",
+    "encoding",
+    "objref",
+    "fieldref",
+    "order",
+    "legacySortOptions",
+    "orderFirst",
+    "orderLast",
+    "behavior",
+    "literals",
+    "files",
+    "envs",
+    "env",
+    "type",
+    "annotations",
+    "disableNameSuffixHash",
+    "immutable",
+];
+
+/// Go's JSON decoder matches field names case-insensitively (`fieldpath` is `fieldPath`);
+/// this renames such keys to their canonical spelling. Free-form maps are left alone.
+pub(crate) fn fold_field_names(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let keys: Vec<String> = m.keys().cloned().collect();
+            for k in keys {
+                if FIELD_NAMES.contains(&k.as_str()) {
+                    continue;
+                }
+                if let Some(canon) = FIELD_NAMES.iter().find(|c| c.eq_ignore_ascii_case(&k))
+                    && !m.contains_key(*canon)
+                    && let Some(val) = m.remove(&k)
+                {
+                    m.insert((*canon).to_string(), val);
+                }
+            }
+            for (k, val) in m.iter_mut() {
+                let free_form = matches!(
+                    k.as_str(),
+                    "commonLabels"
+                        | "commonAnnotations"
+                        | "pairs"
+                        | "openapi"
+                        | "metadata"
+                        | "labels"
+                        | "annotations"
+                ) && val.is_object();
+                if !free_form {
+                    fold_field_names(val);
+                }
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                fold_field_names(x);
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Kustomization {
     /// Decodes a kustomization file's text, as kustomize does (unknown fields are errors).
     pub fn parse(file: &Path, text: &str) -> Result<Self, Error> {
@@ -379,6 +502,7 @@ impl Kustomization {
             });
         }
         strip_nulls(&mut value);
+        fold_field_names(&mut value);
         let mut k: Kustomization =
             serde_json::from_value(value).map_err(|e| Error::InvalidKustomization {
                 file: file.to_path_buf(),
@@ -468,6 +592,17 @@ mod tests {
             k.map(|k| k.resources),
             Ok(vec!["a.yaml".to_string(), "../b".to_string()])
         );
+    }
+
+    #[test]
+    fn field_names_fold_case_as_go_does() {
+        let k = Kustomization::parse(
+            Path::new("k.yaml"),
+            "vars:\n- name: X\n  objref: {kind: Service, name: s, apiVersion: v1}\n  fieldref: {fieldpath: metadata.name}\ncommonLabels: {Name: keep}\n",
+        );
+        let k = k.unwrap_or_default();
+        assert_eq!(k.vars[0].fieldref.field_path, "metadata.name");
+        assert!(k.common_labels.contains_key("Name"));
     }
 
     #[test]

@@ -21,12 +21,12 @@ pub enum PatchDoc {
 }
 
 /// Decides, as kustomize does, whether a patch text is a strategic merge patch or a JSON patch.
+/// The text is used as given (kustomize trims inline `patch:` text, not files).
 pub fn parse_patch(text: &str) -> Result<PatchDoc, String> {
-    let text = text.trim();
-    if text.is_empty() {
+    if text.trim().is_empty() {
         return Err("empty patch".into());
     }
-    let json_ops: Option<Value> = if text.starts_with('[') {
+    let json_ops: Option<Value> = if text.trim_start().starts_with('[') {
         serde_json::from_str(text)
             .ok()
             .or_else(|| flux_object::yaml::parse_document(text).ok())

@@ -74,12 +74,20 @@ pub fn lookup<'a>(node: &'a Value, segs: &[String]) -> Option<&'a Value> {
         return Some(node);
     };
     match node {
-        Value::Object(m) => lookup(m.get(first.as_str())?, rest),
+        Value::Object(m) => lookup(m.get(map_key(first))?, rest),
         Value::Array(items) => {
             let idx = element_index(items, first)?;
             lookup(items.get(idx)?, rest)
         }
         _ => None,
+    }
+}
+
+/// A path segment used as a map key: `[a.b/c]` (no `=`) names the key `a.b/c`.
+fn map_key(seg: &str) -> &str {
+    match seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        Some(inner) if !inner.contains('=') => inner,
+        _ => seg,
     }
 }
 
@@ -121,21 +129,26 @@ fn visit_matches(
                 }
                 return Ok(n);
             }
-            if !m.contains_key(first.as_str()) || m.get(first.as_str()).is_some_and(Value::is_null)
-            {
+            let first = map_key(first);
+            if !m.contains_key(first) || m.get(first).is_some_and(Value::is_null) {
                 let Some(leaf) = create else {
                     return Ok(0);
                 };
+                let next_is_element = rest.first().is_some_and(|r| {
+                    let inner = r.strip_prefix('[').and_then(|x| x.strip_suffix(']'));
+                    inner.is_some_and(|i| i.contains('=') || i.parse::<usize>().is_ok())
+                        || r.parse::<usize>().is_ok()
+                });
                 let new = if rest.is_empty() {
                     leaf.clone()
-                } else if rest[0].starts_with('[') {
+                } else if next_is_element {
                     Value::Array(Vec::new())
                 } else {
                     Value::Object(Map::new())
                 };
-                m.insert(first.clone(), new);
+                m.insert(first.to_string(), new);
             }
-            match m.get_mut(first.as_str()) {
+            match m.get_mut(first) {
                 Some(child) => visit_matches(child, rest, create, f),
                 None => Ok(0),
             }
@@ -153,6 +166,15 @@ fn visit_matches(
                 .and_then(|s| s.strip_suffix(']'))
                 .unwrap_or(first);
             if let Ok(i) = inner.parse::<usize>() {
+                if i == items.len()
+                    && let Some(leaf) = create
+                {
+                    items.push(if rest.is_empty() {
+                        leaf.clone()
+                    } else {
+                        Value::Object(Map::new())
+                    });
+                }
                 return match items.get_mut(i) {
                     Some(it) => visit_matches(it, rest, create, f),
                     None => Ok(0),
