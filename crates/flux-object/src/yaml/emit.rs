@@ -298,6 +298,17 @@ enum Style {
     Literal,
 }
 
+/// Non-empty, only `[A-Za-z0-9_./-]`, not starting with `-` or `.`: libyaml's analysis allows
+/// such a string plain anywhere.
+fn is_word_like(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    !bytes.is_empty()
+        && !matches!(bytes[0], b'-' | b'.')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'))
+}
+
 /// Where a scalar is written.
 #[derive(Clone, Copy)]
 enum ScalarPlace {
@@ -310,6 +321,23 @@ enum ScalarPlace {
 /// The text of a string scalar, in the style go-yaml v3 would choose. Literal blocks end in
 /// a newline; the other styles do not.
 fn scalar_string(s: &str, place: ScalarPlace) -> String {
+    // Fast path for the common word-like strings (`apiVersion`, `nginx`, `app.kubernetes.io/name`):
+    // no spaces, breaks or indicators, so no folding and no quoting unless a reader would
+    // take them for something else.
+    if is_word_like(s) {
+        return if plain_reads_as_non_string(s) {
+            let mut folder = Folder {
+                out: String::with_capacity(s.len() + 2),
+                column: 0,
+                indent: 0,
+                allow_breaks: false,
+            };
+            folder.double_quoted(s);
+            folder.out
+        } else {
+            s.to_string()
+        };
+    }
     let simple_key = matches!(place, ScalarPlace::SimpleKey);
     let analysis = analyze(s);
     let mut style = if analysis.multiline {
