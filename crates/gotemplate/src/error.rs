@@ -55,8 +55,16 @@ pub enum FuncError {
     Message(String),
     /// A nested template execution failed (reported as `error calling NAME: <error>`).
     Template(Box<Error>),
-    /// Argument count/type problems, reported without the `error calling` prefix as Go does.
+    /// Argument count problems, reported at the function name without the
+    /// `error calling` prefix, as Go does.
     Usage(String),
+    /// A bad argument (0-based `index` among the call's arguments, the piped value last),
+    /// reported at that argument without prefix, as Go does.
+    ArgType {
+        index: usize,
+        expected: String,
+        got: String,
+    },
 }
 
 impl FuncError {
@@ -70,6 +78,9 @@ impl fmt::Display for FuncError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FuncError::Message(m) | FuncError::Usage(m) => f.write_str(m),
+            FuncError::ArgType { expected, got, .. } => {
+                write!(f, "wrong type for value; expected {expected}; got {got}")
+            }
             FuncError::Template(e) => write!(f, "{e}"),
         }
     }

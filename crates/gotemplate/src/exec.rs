@@ -52,7 +52,8 @@ type Res<T> = Result<T, Signal>;
 
 /// A field-chain receiver: a value, or Go's invalid "no value".
 enum Recv {
-    Val(Value),
+    /// A value; the flag says it came out of a map (Go then names its type `interface {}`).
+    Val(Value, bool),
     Missing,
 }
 
@@ -105,18 +106,6 @@ impl CallContext<'_> {
     }
 }
 
-fn truncate_context(s: String) -> String {
-    if s.len() > 20 {
-        let mut cut = 20;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        format!("{}...", &s[..cut])
-    } else {
-        s
-    }
-}
-
 fn line_col(source: &str, pos: usize) -> (usize, usize) {
     let pos = pos.min(source.len());
     let text = &source.as_bytes()[..pos];
@@ -146,7 +135,7 @@ impl Frame {
             line,
             col,
             template: self.def.name.to_string(),
-            context: truncate_context(node.to_string()),
+            context: node.to_string(),
             message,
             cause,
         }))
@@ -432,6 +421,12 @@ impl<'t> Exec<'t> {
     ) -> Res<()> {
         let val = self.eval_pipeline(f, dot, &b.pipe)?;
         let ctx = ControlText("range", &b.pipe);
+        // Go reports range errors at the last node it evaluated: the last command's operand.
+        let last_arg = b.pipe.cmds.last().and_then(|c| c.args.first());
+        let range_err = |f: &Frame, what: String| match last_arg {
+            Some(a) => f.err(a.pos(), a, format!("range can't iterate over {what}")),
+            None => f.err(b.pos, &ctx, format!("range can't iterate over {what}")),
+        };
         let items: Vec<(Value, Value)> = match &val {
             Value::List(l) => l
                 .iter()
@@ -450,11 +445,7 @@ impl<'t> Exec<'t> {
                 .collect(),
             Value::Int(n) => {
                 if b.pipe.decl.len() > 1 {
-                    return Err(f.err(
-                        b.pos,
-                        &ctx,
-                        format!("can't use {n} to iterate over more than one variable"),
-                    ));
+                    return Err(range_err(f, n.to_string()));
                 }
                 let n = (*n).max(0);
                 if (n as u64).saturating_add(self.range_iterations)
@@ -467,21 +458,9 @@ impl<'t> Exec<'t> {
             Value::Nil => Vec::new(),
             Value::Object(o) => match o.entries() {
                 Some(e) => e,
-                None => {
-                    return Err(f.err(
-                        b.pos,
-                        &ctx,
-                        format!("range can't iterate over {}", o.display()),
-                    ));
-                }
+                None => return Err(range_err(f, o.display())),
             },
-            other => {
-                return Err(f.err(
-                    b.pos,
-                    &ctx,
-                    format!("range can't iterate over {}", other.to_go_string()),
-                ));
-            }
+            other => return Err(range_err(f, other.to_go_string())),
         };
         if items.is_empty() {
             if let Some(el) = &b.else_list {
@@ -543,8 +522,8 @@ impl<'t> Exec<'t> {
     fn not_a_function(&self, f: &Frame, cmd: &Command, final_: &Option<Value>) -> Res<()> {
         if cmd.args.len() > 1 || final_.is_some() {
             return Err(f.err(
-                cmd.pos,
-                cmd,
+                cmd.args[0].pos(),
+                &cmd.args[0],
                 format!("can't give argument to non-function {}", cmd.args[0]),
             ));
         }
@@ -565,7 +544,7 @@ impl<'t> Exec<'t> {
                 let recv = if dot.is_nil() {
                     Recv::Missing
                 } else {
-                    Recv::Val(dot.clone())
+                    Recv::Val(dot.clone(), false)
                 };
                 self.eval_field_chain(f, dot, recv, *pos, first, names, rest, final_)
             }
@@ -581,9 +560,10 @@ impl<'t> Exec<'t> {
                 let recv = if v.is_nil() {
                     Recv::Missing
                 } else {
-                    Recv::Val(v)
+                    Recv::Val(v, false)
                 };
-                self.eval_field_chain(f, dot, recv, *pos, first, fields, rest, final_)
+                let at = last_evaluated(node);
+                self.eval_field_chain(f, dot, recv, at.pos(), at, fields, rest, final_)
             }
             Arg::Identifier { pos, name } => {
                 self.eval_function(f, dot, *pos, name, cmd, rest, final_)
@@ -606,7 +586,7 @@ impl<'t> Exec<'t> {
                 let recv = if v.is_nil() {
                     Recv::Missing
                 } else {
-                    Recv::Val(v)
+                    Recv::Val(v, false)
                 };
                 self.eval_field_chain(f, dot, recv, *pos, first, fields, rest, final_)
             }
@@ -641,7 +621,7 @@ impl<'t> Exec<'t> {
                 let recv = if dot.is_nil() {
                     Recv::Missing
                 } else {
-                    Recv::Val(dot.clone())
+                    Recv::Val(dot.clone(), false)
                 };
                 self.eval_field_chain(f, dot, recv, *pos, arg, names, &[], None)
             }
@@ -655,7 +635,7 @@ impl<'t> Exec<'t> {
                 let recv = if v.is_nil() {
                     Recv::Missing
                 } else {
-                    Recv::Val(v)
+                    Recv::Val(v, false)
                 };
                 self.eval_field_chain(f, dot, recv, *pos, arg, fields, &[], None)
             }
@@ -684,9 +664,10 @@ impl<'t> Exec<'t> {
                 let recv = if v.is_nil() {
                     Recv::Missing
                 } else {
-                    Recv::Val(v)
+                    Recv::Val(v, false)
                 };
-                self.eval_field_chain(f, dot, recv, *pos, arg, fields, &[], None)
+                let at = last_evaluated(node);
+                self.eval_field_chain(f, dot, recv, at.pos(), at, fields, &[], None)
             }
         }
     }
@@ -709,12 +690,12 @@ impl<'t> Exec<'t> {
         }
         let Some(last) = names.last() else {
             return Ok(match recv {
-                Recv::Val(v) => v,
+                Recv::Val(v, _) => v,
                 Recv::Missing => Value::Nil,
             });
         };
         match self.eval_field(f, dot, recv, pos, node, last, args, final_)? {
-            Recv::Val(v) => Ok(v),
+            Recv::Val(v, _) => Ok(v),
             Recv::Missing => Ok(Value::Nil),
         }
     }
@@ -739,8 +720,9 @@ impl<'t> Exec<'t> {
                 }
                 return Ok(Recv::Missing);
             }
-            Recv::Val(v) => v,
+            Recv::Val(v, m) => (v, m),
         };
+        let (recv, from_map) = recv;
         match &recv {
             Value::Nil => Err(f.err(
                 pos,
@@ -756,10 +738,10 @@ impl<'t> Exec<'t> {
                     ));
                 }
                 match m.get(name) {
-                    Some(v) => Ok(Recv::Val(v)),
+                    Some(v) => Ok(Recv::Val(v, true)),
                     None => match self.templates.missing_key {
                         MissingKey::Default => Ok(Recv::Missing),
-                        MissingKey::Zero => Ok(Recv::Val(Value::Nil)),
+                        MissingKey::Zero => Ok(Recv::Val(Value::Nil, true)),
                         MissingKey::Error => {
                             Err(f.err(pos, node, format!("map has no entry for key {name:?}")))
                         }
@@ -768,7 +750,7 @@ impl<'t> Exec<'t> {
             }
             Value::Object(o) => {
                 if !has_args && let Some(v) = o.field(name) {
-                    return Ok(Recv::Val(v));
+                    return Ok(Recv::Val(v, false));
                 }
                 let mut argv = Vec::with_capacity(args.len() + 1);
                 for a in args {
@@ -778,7 +760,7 @@ impl<'t> Exec<'t> {
                     argv.push(fv);
                 }
                 match o.call_method(name, &argv) {
-                    Some(Ok(v)) => Ok(Recv::Val(v)),
+                    Some(Ok(v)) => Ok(Recv::Val(v, false)),
                     Some(Err(m)) => Err(f.err(pos, node, format!("error calling {name}: {m}"))),
                     None => {
                         if has_args && o.field(name).is_some() {
@@ -796,11 +778,18 @@ impl<'t> Exec<'t> {
                     }
                 }
             }
-            other => Err(f.err(
-                pos,
-                node,
-                format!("can't evaluate field {name} in type {}", other.type_name()),
-            )),
+            other => {
+                let type_name = if from_map {
+                    "interface {}".to_string()
+                } else {
+                    other.type_name()
+                };
+                Err(f.err(
+                    pos,
+                    node,
+                    format!("can't evaluate field {name} in type {type_name}"),
+                ))
+            }
         }
     }
 
@@ -855,7 +844,27 @@ impl<'t> Exec<'t> {
         };
         result.map_err(|e| match e {
             FuncError::Message(m) => f.err(cmd_pos, err_node, format!("error calling {name}: {m}")),
-            FuncError::Usage(m) => f.err(cmd_pos, err_node, m),
+            FuncError::Usage(m) => f.err(pos, &Shown(name), m),
+            FuncError::ArgType {
+                index,
+                expected,
+                got,
+            } => match args.get(index) {
+                Some(a) => f.err(a.pos(), a, arg_type_message(a, &expected, &got)),
+                // the piped value: Go reports at the last evaluated argument
+                None => match args.last() {
+                    Some(a) => f.err(
+                        last_evaluated(a).pos(),
+                        last_evaluated(a),
+                        format!("wrong type for value; expected {expected}; got {got}"),
+                    ),
+                    None => f.err(
+                        pos,
+                        &Shown(name),
+                        format!("wrong type for value; expected {expected}; got {got}"),
+                    ),
+                },
+            },
             FuncError::Template(inner) => {
                 let m = format!("error calling {name}: {inner}");
                 f.err_with(cmd_pos, err_node, m, Some(inner))
@@ -904,6 +913,43 @@ fn unwrap_signal(s: Signal) -> Error {
             set: String::new(),
         },
     }
+}
+
+/// The node Go last positioned on while evaluating `a` (for error locations).
+fn last_evaluated(a: &Arg) -> &Arg {
+    match a {
+        Arg::Pipe(_, p) => p
+            .cmds
+            .last()
+            .and_then(|c| c.args.last())
+            .map(last_evaluated)
+            .unwrap_or(a),
+        Arg::Chain { node, .. } => last_evaluated(node),
+        other => other,
+    }
+}
+
+/// Go's message for an argument of the wrong type: literals are checked by kind
+/// ("expected integer; found \"x\""), other values by type.
+fn arg_type_message(a: &Arg, expected: &str, got: &str) -> String {
+    let literal = matches!(a, Arg::Str { .. } | Arg::Number { .. } | Arg::Bool(..));
+    if let Arg::Nil(_) = a {
+        return format!("cannot assign nil to {expected}");
+    }
+    if literal {
+        let kind = match expected {
+            "int" | "int64" | "uint" => Some("integer"),
+            "float64" => Some("float"),
+            "string" => Some("string"),
+            "bool" => Some("bool"),
+            _ => None,
+        };
+        return match kind {
+            Some(k) => format!("expected {k}; found {a}"),
+            None => format!("can't handle {a} for arg of type {expected}"),
+        };
+    }
+    format!("wrong type for value; expected {expected}; got {got}")
 }
 
 fn literal(l: &Literal) -> Value {

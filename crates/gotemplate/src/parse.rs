@@ -477,8 +477,9 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn template_control(&mut self, pos: usize) -> PResult<Item> {
+    fn template_control(&mut self, _keyword_pos: usize) -> PResult<Item> {
         let tok = self.next_non_space();
+        let pos = tok.pos;
         let name = self.string_value(&tok, "template clause")?;
         let pipe = if self.peek_non_space().tok != Tok::RightDelim {
             Some(self.pipeline("template clause", false)?)
@@ -728,7 +729,8 @@ impl<'a> Parser<'a> {
             return Ok(None);
         };
         let mut fields: Vec<Arc<str>> = Vec::new();
-        let pos = node.pos();
+        // Go positions a field chain at its first trailing field.
+        let pos = self.peek().pos;
         while let Tok::Field(f) = &self.peek().tok {
             fields.push(f[1..].into());
             self.next();
@@ -737,14 +739,14 @@ impl<'a> Parser<'a> {
             return Ok(Some(node));
         }
         Ok(Some(match node {
-            Arg::Field { pos, mut names } => {
+            Arg::Field { mut names, .. } => {
                 names.extend(fields);
                 Arg::Field { pos, names }
             }
             Arg::Variable {
-                pos,
                 name,
                 fields: mut f0,
+                ..
             } => {
                 f0.extend(fields);
                 Arg::Variable {

@@ -10,13 +10,8 @@ use crate::value::{Map, MapRef, Value};
 fn map_arg<'a>(_name: &str, a: &'a [Value], i: usize) -> Result<&'a MapRef, FuncError> {
     match a.get(i) {
         Some(Value::Map(m)) => Ok(m),
-        Some(Value::Nil) | None => Err(FuncError::Usage(
-            "invalid value; expected map[string]interface {}".into(),
-        )),
-        Some(other) => Err(FuncError::Usage(format!(
-            "wrong type for value; expected map[string]interface {{}}; got {}",
-            other.type_name()
-        ))),
+        Some(other) => Err(super::wrong_type(i, "map[string]interface {}", other)),
+        None => Err(FuncError::Usage("missing argument".into())),
     }
 }
 

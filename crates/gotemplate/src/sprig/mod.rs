@@ -73,21 +73,26 @@ pub(crate) fn arity_min(name: &str, a: &[Value], n: usize) -> Result<(), FuncErr
     Ok(())
 }
 
-fn wrong_type(expected: &str, v: &Value) -> FuncError {
-    if v.is_nil() {
-        return FuncError::Usage(format!("invalid value; expected {expected}"));
-    }
-    FuncError::Usage(format!(
-        "wrong type for value; expected {expected}; got {}",
+/// Go's argument type error. A nil argument is reported as Helm sees it (with
+/// `missingkey=zero` a missing value is a nil `interface {}`).
+pub(crate) fn wrong_type(index: usize, expected: &str, v: &Value) -> FuncError {
+    let got = if v.is_nil() {
+        "interface {}".to_string()
+    } else {
         v.type_name()
-    ))
+    };
+    FuncError::ArgType {
+        index,
+        expected: expected.to_string(),
+        got,
+    }
 }
 
 /// A Go `string` parameter.
 pub(crate) fn s_arg(a: &[Value], i: usize) -> Result<&str, FuncError> {
     match a.get(i) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(wrong_type("string", other)),
+        Some(other) => Err(wrong_type(i, "string", other)),
         None => Err(FuncError::Usage("missing argument".into())),
     }
 }
@@ -96,7 +101,7 @@ pub(crate) fn s_arg(a: &[Value], i: usize) -> Result<&str, FuncError> {
 pub(crate) fn i_arg(a: &[Value], i: usize) -> Result<i64, FuncError> {
     match a.get(i) {
         Some(Value::Int(n)) => Ok(*n),
-        Some(other) => Err(wrong_type("int", other)),
+        Some(other) => Err(wrong_type(i, "int", other)),
         None => Err(FuncError::Usage("missing argument".into())),
     }
 }
@@ -105,7 +110,7 @@ pub(crate) fn i_arg(a: &[Value], i: usize) -> Result<i64, FuncError> {
 pub(crate) fn b_arg(a: &[Value], i: usize) -> Result<bool, FuncError> {
     match a.get(i) {
         Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => Err(wrong_type("bool", other)),
+        Some(other) => Err(wrong_type(i, "bool", other)),
         None => Err(FuncError::Usage("missing argument".into())),
     }
 }

@@ -205,7 +205,7 @@ fn missing_key_modes() {
         .to_string();
     assert_eq!(
         e,
-        "template: t:1:3: executing \"t\" at <.a.b>: nil pointer evaluating interface {}.b"
+        "template: t:1:5: executing \"t\" at <.a.b>: nil pointer evaluating interface {}.b"
     );
     assert_eq!(
         render_with("{{ .a }}", "{}", MissingKey::Zero).unwrap(),
@@ -240,17 +240,22 @@ fn exec_errors_carry_file_line_column() {
         .to_string();
     assert_eq!(
         e,
-        "template: t:1:3: executing \"t\" at <.a.b.c>: can't evaluate field c in type string"
+        "template: t:1:5: executing \"t\" at <.a.b.c>: can't evaluate field c in type interface {}"
     );
     let e = render("{{ template \"nope\" }}", "{}")
         .unwrap_err()
         .to_string();
     assert!(e.contains("template \"nope\" not defined"), "{e}");
-    // context longer than 20 bytes is truncated
+    // the context is the whole command, untruncated (Go 1.23, checked against helm)
     let e = render("{{ fail \"a very long message here\" }}", "{}")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("at <fail \"a very long me...>"), "{e}");
+    assert!(e.contains("at <fail \"a very long message here\">"), "{e}");
+    // a multi-field chain is positioned at its second field, as Go does
+    let e = render("{{ .a.b.c.d }}", r#"{"a":{"b":{"c":1}}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("template: t:1:5:"), "{e}");
     // errors inside a define name the define and the file
     let mut t = Templates::new(gotemplate::sprig_funcs());
     t.parse(

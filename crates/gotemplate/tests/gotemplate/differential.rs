@@ -111,3 +111,70 @@ fn sprig_and_builtins_match_helm() {
         diffs.join("\n")
     );
 }
+
+/// Templates from `differential/errors.txt` (separated by `----` lines) must fail in
+/// helm and here with the same message (helm prints Go's error after "Error: ").
+#[test]
+fn execution_errors_match_helm() {
+    let Some(helm) = helm_binary() else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("helm binary not found (set HELM or provide ../shared/tools/get-helm)");
+        }
+        eprintln!("skipping: helm binary not found (set HELM)");
+        return;
+    };
+    let values_json = include_str!("differential/values.json");
+    let json: serde_json::Value = serde_json::from_str(values_json).unwrap();
+    let dir = std::env::temp_dir().join(format!("gotemplate-errs-{}", std::process::id()));
+    let chart = dir.join("c");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), values_json).unwrap();
+    let mut diffs = Vec::new();
+    let cases: Vec<&str> = include_str!("differential/errors.txt")
+        .split("\n----\n")
+        .map(|c| c.trim_end_matches('\n'))
+        .collect();
+    for case in &cases {
+        std::fs::write(chart.join("templates/x.yaml"), format!("{case}\n")).unwrap();
+        let out = Command::new(&helm)
+            .args(["template", "r"])
+            .arg(&chart)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let helm_msg = stderr
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("Error: ")
+            .to_string();
+
+        let mut data = Map::new();
+        data.insert("Values".into(), Value::from_json(&json));
+        let mut t = Templates::new(sprig_funcs());
+        t.set_missing_key(MissingKey::Zero);
+        let ours = match t.parse("c/templates/x.yaml", &format!("{case}\n")) {
+            Err(e) => e.to_string(),
+            Ok(()) => match t.execute("c/templates/x.yaml", &Value::map(data)) {
+                Err(e) => e.to_string(),
+                Ok(s) => format!("(rendered {s:?})"),
+            },
+        };
+        if out.status.success() || ours != helm_msg {
+            diffs.push(format!("case {case:?}\n  helm: {helm_msg}\n  ours: {ours}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        diffs.is_empty(),
+        "{} of {} error cases differ from helm:\n{}",
+        diffs.len(),
+        cases.len(),
+        diffs.join("\n")
+    );
+}
