@@ -552,10 +552,8 @@ impl<'a> Builder<'a> {
                 r.prefixes = old.prefixes.clone();
                 r.suffixes = old.suffixes.clone();
                 r.ref_var_names = old.ref_var_names.clone();
-                let old_hash = old.generated.as_ref().is_some_and(|g| g.hash_suffix);
-                if let Some(g) = r.generated.as_mut() {
-                    g.hash_suffix |= old_hash;
-                }
+                // The hash choice is the newer generator's (kustomize keeps it in an annotation
+                // the new object wins).
                 ra.resources[found[0]] = r;
                 Ok(())
             }

@@ -96,12 +96,10 @@ fn parse_env_file(
                 i + 1
             ));
         }
+        // A bare `KEY` takes its value from the environment (empty when unset), as kustomize does.
         let value = match value {
             Some(v) => v,
-            None => match std::env::var(&key) {
-                Ok(v) => v,
-                Err(_) => continue,
-            },
+            None => std::env::var(&key).unwrap_or_default(),
         };
         out.push((key, KvValue::Text(value)));
     }
@@ -233,7 +231,8 @@ pub fn generate(
         };
         obj.insert("type".into(), json!(t));
     }
-    if !data.is_empty() {
+    // kustomize always writes `data` on a Secret (`{}` when empty), only when set on a ConfigMap.
+    if !data.is_empty() || kind == GeneratorKind::Secret {
         obj.insert("data".into(), Value::Object(data));
     }
     if !binary.is_empty() {

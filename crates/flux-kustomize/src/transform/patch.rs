@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use flux_merge::schema::SchemaSet;
+use flux_merge::schema::{SchemaSet, TypeRef};
 use serde_json::{Map, Value};
 
 use crate::kustomization::Selector;
@@ -100,7 +100,14 @@ pub fn apply_smp(
     let original = Value::Object(std::mem::take(&mut r.obj));
     let merged = flux_merge::strategic::apply(&original, &Value::Object(patch.clone()), schema);
     match merged {
-        Ok(Value::Object(m)) => r.obj = m,
+        Ok(mut v @ Value::Object(_)) => {
+            let patch_value = Value::Object(patch.clone());
+            kyaml_list_order(&mut v, &patch_value, schema);
+            drop_null_fields(&mut v, schema);
+            if let Value::Object(m) = v {
+                r.obj = m;
+            }
+        }
         Ok(_) => {
             if let Value::Object(m) = original {
                 r.obj = m;
@@ -122,6 +129,79 @@ pub fn apply_smp(
     }
     r.set_namespace(&ns);
     Ok(())
+}
+
+/// kustomize merges with kyaml, which lists a merged list's patch elements first (in patch
+/// order), then the original's other elements. flux-merge keeps Kubernetes' order; this
+/// reorders lists the patch merged by key.
+fn kyaml_list_order(result: &mut Value, patch: &Value, schema: Option<TypeRef<'_>>) {
+    match (result, patch) {
+        (Value::Object(rm), Value::Object(pm)) => {
+            for (k, pv) in pm {
+                if k.starts_with('$') {
+                    continue;
+                }
+                if let Some(rv) = rm.get_mut(k) {
+                    kyaml_list_order(rv, pv, schema.and_then(|s| s.field(k)));
+                }
+            }
+        }
+        (Value::Array(items), Value::Array(patch_items)) => {
+            let Some(t) = schema else {
+                return;
+            };
+            if !t.patch_strategy().merge {
+                return;
+            }
+            let key = t.merge_key();
+            let item_schema = t.items();
+            let same = |a: &Value, b: &Value| match key {
+                Some(k) => {
+                    a.is_object() && b.is_object() && a.get(k).is_some() && a.get(k) == b.get(k)
+                }
+                None => !a.is_object() && a == b,
+            };
+            let mut front = Vec::new();
+            let mut rest: Vec<Value> = std::mem::take(items);
+            for p in patch_items {
+                if let Some(pos) = rest.iter().position(|x| same(x, p)) {
+                    let mut el = rest.remove(pos);
+                    kyaml_list_order(&mut el, p, item_schema);
+                    front.push(el);
+                }
+            }
+            front.extend(rest);
+            *items = front;
+        }
+        _ => {}
+    }
+}
+
+/// kyaml's merge drops a field left empty (`key:` with no value) and keeps an explicit
+/// `null`. The parsed object no longer tells them apart, so this drops null fields whose
+/// schema is a map or a list (where empty values come from templating) and keeps scalar
+/// ones (`creationTimestamp: null`). Documented as a deviation.
+fn drop_null_fields(v: &mut Value, schema: Option<TypeRef<'_>>) {
+    use flux_merge::schema::Shape;
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, x| {
+                !(x.is_null()
+                    && schema
+                        .and_then(|s| s.field(k))
+                        .is_some_and(|f| matches!(f.shape(), Shape::Object | Shape::List)))
+            });
+            for (k, x) in m.iter_mut() {
+                drop_null_fields(x, schema.and_then(|s| s.field(k)));
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                drop_null_fields(x, schema.and_then(|s| s.items()));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Applies a JSON patch to one resource.
@@ -236,9 +316,40 @@ mod tests {
             SchemaSet::builtin(),
         );
         assert!(res.is_ok(), "{res:?}");
+        // kyaml order: the patched element first, then the others.
         let c = &rs[0].obj["spec"]["template"]["spec"]["containers"];
-        assert_eq!(c[0]["image"], "x");
-        assert_eq!(c[1]["image"], "z");
+        assert_eq!(c[0]["name"], "b");
+        assert_eq!(c[0]["image"], "z");
+        assert_eq!(c[1]["image"], "x");
+    }
+
+    #[test]
+    fn merged_list_puts_patch_elements_first_and_drops_nulls() {
+        let mut rs = resources(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, creationTimestamp: null}\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        env: [{name: X, value: '1'}, {name: YY, value: '2'}]\n",
+        );
+        let doc = parse_patch(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        env: [{name: YY, value: '3'}, {name: Z, value: '4'}]\n",
+        )
+        .unwrap_or(PatchDoc::Json(Value::Null));
+        assert!(
+            apply(
+                &mut rs,
+                &doc,
+                None,
+                PatchOptions::default(),
+                SchemaSet::builtin()
+            )
+            .is_ok()
+        );
+        let env = &rs[0].obj["spec"]["template"]["spec"]["containers"][0]["env"];
+        let names: Vec<&str> = env
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(names, vec!["YY", "Z", "X"]);
+        assert_eq!(env[0]["value"], "3");
+        assert!(rs[0].obj["metadata"].get("creationTimestamp").is_some());
     }
 
     #[test]
