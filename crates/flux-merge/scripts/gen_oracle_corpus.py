@@ -162,7 +162,52 @@ def deployment_unknown_fields():
     return d
 
 
-BASES = {"deployment": deployment, "deployment-unknown": deployment_unknown_fields, "pod": pod, "statefulset": statefulset, "daemonset": daemonset,
+def pod_many():
+    """A Pod with many containers and finalizers, for list ordering with server-only items."""
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta("many", finalizers=[f"f{i}" for i in range(6)]),
+            "spec": {"containers": [container(f"c{i}", f"img:{i}") for i in range(6)]}}
+
+
+def ordering_patches(rng):
+    """Deletes, additions and $setElementOrder naming only some items (others are server-only):
+    upstream's result order depends on how it mutates the decoded list in place."""
+    p = [
+        ("order-delete-add-partial", {"spec": {"$setElementOrder/containers": [{"name": "c1"}, {"name": "n1"}],
+                                                "containers": [{"name": "n1"}, {"name": "c0", "$patch": "delete"}]}}),
+        ("order-delete-two-add-two", {"spec": {"$setElementOrder/containers": [{"name": "n2"}, {"name": "c3"}, {"name": "n1"}],
+                                                "containers": [{"name": "n2"}, {"name": "n1"}, {"name": "c0", "$patch": "delete"},
+                                                               {"name": "c4", "$patch": "delete"}]}}),
+    ]
+    names = [f"c{i}" for i in range(6)]
+    for i in range(24):
+        deletes = rng.sample(names, rng.randint(0, 3))
+        kept = [n for n in names if n not in deletes]
+        added = [f"n{j}" for j in range(rng.randint(0, 3))]
+        modified = rng.sample(kept, rng.randint(0, 2))
+        order = rng.sample(kept, rng.randint(0, len(kept))) + added
+        rng.shuffle(order)
+        # the patch list must follow the order of $setElementOrder
+        items = [{"name": n, "image": f"x:{i}"} for n in order if n in added or n in modified]
+        items += [{"name": n, "$patch": "delete"} for n in deletes]
+        spec = {"containers": items, "$setElementOrder/containers": [{"name": n} for n in order]}
+        if not items:
+            del spec["containers"]
+        p.append((f"random-order-{i}", {"spec": spec}))
+    for i in range(8):
+        fins = [f"f{j}" for j in range(8)]
+        order = rng.sample(fins, rng.randint(1, 6))
+        new = [f for f in order if f in ("f6", "f7")]
+        patch = {"metadata": {"$setElementOrder/finalizers": order}}
+        if new:
+            patch["metadata"]["finalizers"] = new
+        dels = [f for f in rng.sample(fins[:6], rng.randint(0, 2)) if f not in order]
+        if dels:
+            patch["metadata"]["$deleteFromPrimitiveList/finalizers"] = dels
+        p.append((f"random-finalizer-order-{i}", patch))
+    return p
+
+
+BASES = {"deployment": deployment, "deployment-unknown": deployment_unknown_fields, "pod-many": pod_many, "pod": pod, "statefulset": statefulset, "daemonset": daemonset,
          "cronjob": cronjob, "service": service, "configmap": configmap, "serviceaccount": serviceaccount,
          "role": role, "ingress": ingress, "node": node, "hpa": hpa}
 
@@ -397,6 +442,10 @@ def build_cases():
         obj = make()
         if kind == "deployment-unknown":
             for name, patch in kind_specific_patches(kind):
+                cases.append((f"{kind}/{name}", "strategic", obj, patch))
+            continue
+        if kind == "pod-many":
+            for name, patch in ordering_patches(rng):
                 cases.append((f"{kind}/{name}", "strategic", obj, patch))
             continue
         if kind in POD_PATH:

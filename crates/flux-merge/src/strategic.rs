@@ -203,7 +203,8 @@ pub(crate) fn lookup_struct<'s>(schema: Option<TypeRef<'s>>, key: &str) -> Field
 
 pub(crate) fn lookup_slice<'s>(schema: Option<TypeRef<'s>>, key: &str) -> FieldMeta<'s> {
     let mut meta = lookup_struct(schema, key);
-    meta.sub = meta.sub.and_then(|f| f.items());
+    // A field whose schema is not a list (upstream: a pointer to a struct) describes its items.
+    meta.sub = meta.sub.map(|f| f.items().unwrap_or(f));
     meta
 }
 
@@ -423,7 +424,7 @@ fn merge_set_element_order(
         }
         let field = extract_key(&key, SET_ELEMENT_ORDER, path)?;
         let here = Path::Field(path, &field);
-        let original_list = match original.get(&field) {
+        let mut original_list = match original.get(&field) {
             None => None,
             Some(Value::Array(l)) => Some(l.clone()),
             Some(other) => {
@@ -462,15 +463,19 @@ fn merge_set_element_order(
             },
             (Some(orig), Some(p)) => {
                 if meta.merge {
-                    merge_slice(
+                    let mut view = GoSliceView::new(orig);
+                    let merged = merge_slice_viewed(
                         orig.clone(),
                         p.clone(),
                         meta.sub,
                         &meta.merge_key,
                         false,
                         opts,
+                        &mut view,
                         &here,
-                    )?
+                    )?;
+                    original_list = Some(view.into_view());
+                    merged
                 } else {
                     p.clone()
                 }
@@ -664,6 +669,78 @@ fn merge_slice(
     opts: &MergeOptions,
     path: &Path<'_>,
 ) -> Result<Vec<Value>, Error> {
+    let mut view = GoSliceView::new(&original);
+    merge_slice_viewed(
+        original,
+        patch,
+        items,
+        merge_key,
+        is_delete_list,
+        opts,
+        &mut view,
+        path,
+    )
+}
+
+/// Upstream merges a list of maps in place in the Go slice it decoded: deleting an item shifts
+/// the later items left within the same backing array, and appending reuses the room that
+/// deletions left. Callers that later read the original list (the `$setElementOrder` path
+/// orders server-only items by it) therefore see the shifted and appended items. This keeps
+/// that view so the resulting order matches kubectl's.
+pub(crate) struct GoSliceView {
+    backing: Vec<Value>,
+    len: usize,
+    connected: bool,
+}
+
+impl GoSliceView {
+    fn new(original: &[Value]) -> Self {
+        GoSliceView {
+            backing: original.to_vec(),
+            len: original.len(),
+            connected: true,
+        }
+    }
+
+    fn delete_matching(&mut self, merge_key: &str, key_value: &Value) {
+        if !self.connected {
+            return;
+        }
+        while let Some(k) = self.backing[..self.len]
+            .iter()
+            .position(|o| o.get(merge_key).is_some_and(|k| scalar_eq(k, key_value)))
+        {
+            for i in k..self.len - 1 {
+                self.backing[i] = self.backing[i + 1].clone();
+            }
+            self.len -= 1;
+        }
+    }
+
+    fn append(&mut self, v: &Value) {
+        if self.connected && self.len < self.backing.len() {
+            self.backing[self.len] = v.clone();
+        }
+        self.len += 1;
+    }
+
+    /// The original list as upstream reads it back afterwards.
+    fn into_view(self) -> Vec<Value> {
+        self.backing
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn merge_slice_viewed(
+    original: Vec<Value>,
+    patch: Vec<Value>,
+    items: Option<TypeRef<'_>>,
+    merge_key: &str,
+    is_delete_list: bool,
+    opts: &MergeOptions,
+    view: &mut GoSliceView,
+    path: &Path<'_>,
+) -> Result<Vec<Value>, Error> {
     if original.is_empty() && patch.is_empty() {
         return Ok(original);
     }
@@ -694,8 +771,9 @@ fn merge_slice(
             path: path.render(),
         });
     }
-    let (original, patch) = merge_slice_special_elements(original, patch, merge_key, path)?;
-    let merged = merge_slice_elements(original.clone(), &patch, items, merge_key, opts, path)?;
+    let (original, patch) = merge_slice_special_elements(original, patch, merge_key, view, path)?;
+    let merged =
+        merge_slice_elements(original.clone(), &patch, items, merge_key, opts, view, path)?;
     let (patch_items, server_only) = order::partition_maps(merged, &patch, merge_key, path)?;
     order::normalize_element_order(
         patch_items,
@@ -714,6 +792,7 @@ fn merge_slice_special_elements(
     mut original: Vec<Value>,
     patch: Vec<Value>,
     merge_key: &str,
+    view: &mut GoSliceView,
     path: &Path<'_>,
 ) -> Result<(Vec<Value>, Vec<Value>), Error> {
     let mut plain = Vec::with_capacity(patch.len());
@@ -735,6 +814,7 @@ fn merge_slice_special_elements(
                     kept.push(o);
                 }
                 original = kept;
+                view.delete_matching(merge_key, &key_value);
             }
             Some("replace") => replace = true,
             Some("merge") => {
@@ -751,6 +831,7 @@ fn merge_slice_special_elements(
         }
     }
     if replace {
+        view.connected = false;
         return Ok((plain, Vec::new()));
     }
     Ok((original, plain))
@@ -778,6 +859,7 @@ fn merge_slice_elements(
     items: Option<TypeRef<'_>>,
     merge_key: &str,
     opts: &MergeOptions,
+    view: &mut GoSliceView,
     path: &Path<'_>,
 ) -> Result<Vec<Value>, Error> {
     for (i, v) in patch.iter().enumerate() {
@@ -804,7 +886,10 @@ fn merge_slice_elements(
                     *slot = Value::Object(merged);
                 }
             }
-            _ => original.push(v.clone()),
+            _ => {
+                view.append(v);
+                original.push(v.clone());
+            }
         }
     }
     Ok(original)
