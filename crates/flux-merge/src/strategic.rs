@@ -706,11 +706,15 @@ impl GoSliceView {
         if !self.connected {
             return;
         }
-        while let Some(k) = self.backing[..self.len]
-            .iter()
-            .position(|o| o.get(merge_key).is_some_and(|k| scalar_eq(k, key_value)))
-        {
-            for i in k..self.len - 1 {
+        loop {
+            let visible = self.len.min(self.backing.len());
+            let Some(k) = self.backing[..visible]
+                .iter()
+                .position(|o| o.get(merge_key).is_some_and(|k| scalar_eq(k, key_value)))
+            else {
+                return;
+            };
+            for i in k..visible - 1 {
                 self.backing[i] = self.backing[i + 1].clone();
             }
             self.len -= 1;

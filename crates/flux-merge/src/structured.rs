@@ -903,6 +903,31 @@ impl ManagedFields {
         }
     }
 
+    /// Order the entries as the API server stores them: by operation (`Apply` before
+    /// `Update`), time, manager, apiVersion, subresource. Times compare as RFC 3339 UTC text
+    /// (the form the API server writes).
+    pub fn sort(&mut self) {
+        self.entries.sort_by(|p, q| {
+            p.operation
+                .as_str()
+                .cmp(q.operation.as_str())
+                .then_with(|| {
+                    p.time
+                        .as_deref()
+                        .unwrap_or("")
+                        .cmp(q.time.as_deref().unwrap_or(""))
+                })
+                .then_with(|| p.manager.cmp(&q.manager))
+                .then_with(|| p.api_version.cmp(&q.api_version))
+                .then_with(|| {
+                    p.subresource
+                        .as_deref()
+                        .unwrap_or("")
+                        .cmp(q.subresource.as_deref().unwrap_or(""))
+                })
+        });
+    }
+
     /// The entry of a manager, if any.
     pub fn get(&self, manager: &str, operation: Operation) -> Option<&ManagedFieldsEntry> {
         self.entries
@@ -1015,9 +1040,11 @@ pub fn update(
         None => entries.push(entry),
     }
     entries.retain(|e| !e.fields.is_empty());
+    let mut managed = ManagedFields { entries };
+    managed.sort();
     Ok(Applied {
         object: new,
-        managed: ManagedFields { entries },
+        managed,
     })
 }
 
@@ -1105,10 +1132,9 @@ pub fn apply(
         entries.remove(position);
     }
     entries.retain(|e| !e.fields.is_empty());
-    Ok(Applied {
-        object,
-        managed: ManagedFields { entries },
-    })
+    let mut managed = ManagedFields { entries };
+    managed.sort();
+    Ok(Applied { object, managed })
 }
 
 /// Compare `old` with `new`; other managers lose fields `new` changed (conflicts unless

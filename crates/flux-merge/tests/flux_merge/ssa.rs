@@ -263,3 +263,53 @@ fn malformed_managed_fields_are_errors() {
     );
     assert!(ManagedFields::from_json(&json!({})).is_err());
 }
+
+#[test]
+fn managed_fields_are_ordered_like_the_api_server() -> Result<()> {
+    let at = |manager: &'static str, time: &'static str| FieldManager {
+        manager,
+        api_version: "apps/v1",
+        subresource: None,
+        time: Some(time),
+    };
+    let s1 = structured::apply(
+        &Value::Null,
+        &deployment(json!({"replicas": 1})),
+        &ManagedFields::default(),
+        &at("zed", "2026-01-01T00:00:02Z"),
+        false,
+        schema(),
+    )?;
+    let mut live = s1.object.clone();
+    live["spec"]["paused"] = json!(true);
+    let s2 = structured::update(
+        &s1.object,
+        &live,
+        &s1.managed,
+        &at("ctl", "2026-01-01T00:00:01Z"),
+        schema(),
+    )?;
+    let s3 = structured::apply(
+        &s2.object,
+        &deployment(json!({"minReadySeconds": 3})),
+        &s2.managed,
+        &at("amy", "2026-01-01T00:00:02Z"),
+        false,
+        schema(),
+    )?;
+    let order: Vec<(&str, Operation)> = s3
+        .managed
+        .entries
+        .iter()
+        .map(|e| (e.manager.as_str(), e.operation))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("amy", Operation::Apply),
+            ("zed", Operation::Apply),
+            ("ctl", Operation::Update)
+        ]
+    );
+    Ok(())
+}
