@@ -44,6 +44,8 @@ pub enum SsaError {
     },
     #[error("the {what} is not a JSON object")]
     NotAnObject { what: &'static str },
+    #[error("metadata.managedFields must be nil in an apply configuration")]
+    ManagedFieldsInConfig,
 }
 
 fn conflicts_message(conflicts: &[Conflict]) -> String {
@@ -1065,6 +1067,12 @@ pub fn apply(
             what: "configuration",
         });
     }
+    if config
+        .pointer("/metadata/managedFields")
+        .is_some_and(|m| !m.is_null())
+    {
+        return Err(SsaError::ManagedFieldsInConfig);
+    }
     let live_is_empty = live.is_null() || live.as_object().is_some_and(Map::is_empty);
     let (live, config) = (without_managed_fields(live), without_managed_fields(config));
     let merged = if live_is_empty {
@@ -1083,6 +1091,7 @@ pub fn apply(
         )
     });
     let last = position.map(|i| entries[i].fields.clone());
+    let last_time = position.and_then(|i| entries[i].time.clone());
     let set = strip_meta(&to_field_set(&config, schema)?);
     let entry = ManagedFieldsEntry {
         manager: who.manager.to_string(),
@@ -1128,6 +1137,12 @@ pub fn apply(
         force,
         schema,
     )?;
+    // As the API server: an apply that leaves the object unchanged keeps the entry's time.
+    if base == object
+        && let Some(entry) = entries.get_mut(position)
+    {
+        entry.time = last_time;
+    }
     if entries.get(position).is_some_and(|e| e.fields.is_empty()) {
         entries.remove(position);
     }

@@ -313,3 +313,43 @@ fn managed_fields_are_ordered_like_the_api_server() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn noop_apply_keeps_time_and_config_with_managed_fields_is_refused() -> Result<()> {
+    let config = deployment(json!({"replicas": 1}));
+    let first = structured::apply(
+        &Value::Null,
+        &config,
+        &ManagedFields::default(),
+        &who("alice"),
+        false,
+        schema(),
+    )?;
+    let later = FieldManager {
+        time: Some("2027-01-01T00:00:00Z"),
+        ..who("alice")
+    };
+    let again = structured::apply(
+        &first.object,
+        &config,
+        &first.managed,
+        &later,
+        false,
+        schema(),
+    )?;
+    assert_eq!(again.managed, first.managed, "no change: time kept");
+    let mut bad = config.clone();
+    bad["metadata"]["managedFields"] = json!([]);
+    assert!(matches!(
+        structured::apply(
+            &first.object,
+            &bad,
+            &first.managed,
+            &who("alice"),
+            false,
+            schema()
+        ),
+        Err(SsaError::ManagedFieldsInConfig)
+    ));
+    Ok(())
+}
