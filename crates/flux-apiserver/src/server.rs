@@ -453,8 +453,13 @@ pub fn write_kubeconfig(
 }
 
 /// Start a durable HTTPS server for `flux dev --api-only`: opens `dir`, binds `addr`,
-/// writes `dir/kubeconfig`, then serves until the future is dropped.
-pub async fn run_dev(dir: &Path, addr: SocketAddr) -> Result<(), ServerError> {
+/// writes `dir/kubeconfig`, calls `on_ready` with the bound address, then serves until
+/// the future is dropped.
+pub async fn run_dev(
+    dir: &Path,
+    addr: SocketAddr,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
     let server = ApiServer::open(dir, Durability::ProcessCrash)?;
     let tls = TlsMaterial::load_or_create(dir)?;
     let listener = TcpListener::bind(addr)
@@ -464,5 +469,6 @@ pub async fn run_dev(dir: &Path, addr: SocketAddr) -> Result<(), ServerError> {
         .local_addr()
         .map_err(|source| ServerError::Bind { addr, source })?;
     write_kubeconfig(&dir.join("kubeconfig"), local, &tls)?;
+    on_ready(local);
     server.serve_tls(listener, &tls).await
 }

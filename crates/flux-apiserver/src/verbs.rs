@@ -703,9 +703,25 @@ pub fn patch(
                 Ok(doc)
             })
         }
+        "application/strategic-merge-patch+json" if def.crd_name.is_none() => {
+            let p: Value = serde_json::from_slice(body).map_err(|e| {
+                ApiError::bad_request(format!("invalid strategic merge patch: {e}"))
+            })?;
+            if !p.is_object() {
+                return Err(ApiError::bad_request(
+                    "a strategic merge patch must be a JSON object",
+                ));
+            }
+            store_update(api, def, ns, name, sub, q, move |old| {
+                let doc = render(def, old);
+                let schema = flux_merge::schema::for_kind(&def.api_version(), &def.kind);
+                flux_merge::strategic::apply(&doc, &p, schema)
+                    .map_err(|e| ApiError::bad_request(format!("strategic merge patch: {e}")))
+            })
+        }
         "application/strategic-merge-patch+json" => Err(ApiError::unsupported_media_type(
             &media,
-            &format!("{PATCH_TYPES} (strategic merge patch is not implemented yet)"),
+            &format!("{PATCH_TYPES} (custom resources take no strategic merge patch)"),
         )),
         "application/apply-patch+yaml" | "application/apply-patch+json" => {
             Err(ApiError::unsupported_media_type(

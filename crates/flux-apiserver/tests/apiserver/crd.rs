@@ -1,0 +1,190 @@
+//! CustomResourceDefinitions: served live, schema validation, defaulting and pruning.
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
+use kube::discovery::Discovery;
+use serde_json::json;
+
+use super::{api_error, in_process};
+
+fn crd() -> anyhow::Result<CustomResourceDefinition> {
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget",
+                      "shortNames": ["wg"], "categories": ["all"]},
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "required": ["url"], "properties": {
+                        "url": {"type": "string", "pattern": "^https?://"},
+                        "interval": {"type": "string", "default": "5m"},
+                        "replicas": {"type": "integer", "minimum": 1},
+                        "values": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+                    }},
+                    "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+                }}}
+            }]
+        }
+    }))?)
+}
+
+#[tokio::test]
+async fn crd_serves_validates_defaults_prunes() -> anyhow::Result<()> {
+    let (_server, client) = in_process()?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let created = crds.create(&PostParams::default(), &crd()?).await?;
+    let conditions = created
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default();
+    for ty in ["NamesAccepted", "Established"] {
+        assert!(
+            conditions
+                .iter()
+                .any(|c| c.type_ == ty && c.status == "True"),
+            "{ty}: {conditions:?}"
+        );
+    }
+
+    // Discovery shows the new type.
+    let discovery = Discovery::new(client.clone()).run().await?;
+    let (ar, caps) = discovery
+        .resolve_gvk(&GroupVersionKind::gvk("example.com", "v1", "Widget"))
+        .ok_or_else(|| anyhow::anyhow!("Widget not discovered"))?;
+    assert_eq!(ar.plural, "widgets");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("example.com", "v1", "Widget"),
+        "widgets",
+    );
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
+    let w: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"url": "https://x", "unknown": 1, "values": {"free": {"form": true}}},
+        "junk": true
+    }))?;
+    let stored = api.create(&PostParams::default(), &w).await?;
+    assert_eq!(stored.data["spec"]["interval"], "5m", "defaulted");
+    assert!(stored.data["spec"].get("unknown").is_none(), "pruned");
+    assert!(stored.data.get("junk").is_none(), "pruned at the root");
+    assert_eq!(
+        stored.data["spec"]["values"]["free"]["form"], true,
+        "preserved"
+    );
+    assert_eq!(stored.metadata.generation, Some(1));
+
+    let bad: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "bad"},
+        "spec": {"url": "ftp://x", "replicas": 0}
+    }))?;
+    let err = api
+        .create(&PostParams::default(), &bad)
+        .await
+        .expect_err("invalid");
+    let kube::Error::Api(status) = &err else {
+        anyhow::bail!("not an API error: {err}")
+    };
+    assert_eq!((status.code, status.reason.as_str()), (422, "Invalid"));
+    assert!(
+        status
+            .message
+            .starts_with("Widget.example.com \"bad\" is invalid: [spec.url"),
+        "{}",
+        status.message
+    );
+    assert!(
+        status.message.contains("spec.replicas"),
+        "{}",
+        status.message
+    );
+    let missing: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "m"}, "spec": {}}))?;
+    let err = api
+        .create(&PostParams::default(), &missing)
+        .await
+        .expect_err("required");
+    let kube::Error::Api(status) = &err else {
+        anyhow::bail!("not an API error: {err}")
+    };
+    assert!(
+        status.message.contains("spec.url: Required value"),
+        "{}",
+        status.message
+    );
+
+    // Status subresource: status writes don't bump generation, spec writes do.
+    let s = api
+        .patch_status(
+            "w",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"ready": true}})),
+        )
+        .await?;
+    assert_eq!(s.data["status"]["ready"], true);
+    assert_eq!(s.metadata.generation, Some(1));
+    let s = api
+        .patch(
+            "w",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await?;
+    assert_eq!(s.metadata.generation, Some(2));
+    // Strategic merge patch is refused for custom resources, as upstream.
+    let err = api
+        .patch(
+            "w",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"replicas": 3}})),
+        )
+        .await
+        .expect_err("no SMP on CRs");
+    assert_eq!(api_error(&err).map(|e| e.0), Some(415));
+
+    // Deleting the CRD removes the type and its objects.
+    crds.delete("widgets.example.com", &DeleteParams::default())
+        .await?;
+    let err = api.get("w").await.expect_err("type is gone");
+    assert_eq!(api_error(&err).map(|e| e.0), Some(404));
+    Ok(())
+}
+
+#[tokio::test]
+async fn crd_with_bad_schema_is_rejected() -> anyhow::Result<()> {
+    let (_server, client) = in_process()?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client);
+    let mut bad = serde_json::to_value(crd()?)?;
+    bad["metadata"]["name"] = json!("wrong.example.com");
+    bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["type"] = json!("string");
+    let bad: CustomResourceDefinition = serde_json::from_value(bad)?;
+    let err = crds
+        .create(&PostParams::default(), &bad)
+        .await
+        .expect_err("invalid CRD");
+    let kube::Error::Api(status) = &err else {
+        anyhow::bail!("not an API error: {err}")
+    };
+    assert_eq!(status.code, 422);
+    assert!(
+        status.message.contains("metadata.name"),
+        "{}",
+        status.message
+    );
+    assert!(
+        status.message.contains("openAPIV3Schema.type"),
+        "{}",
+        status.message
+    );
+    Ok(())
+}
