@@ -8,6 +8,7 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -109,7 +110,11 @@ pub struct PackSummary {
 pub type PackFilter<'a> = &'a dyn Fn(&str, bool) -> bool;
 
 /// Packs `dir` as a reproducible tar.gz into `out`, returning the writer and a summary.
-pub fn pack_dir<W: Write>(
+///
+/// The tree is walked and the tar stream built on the calling thread while a scoped
+/// helper thread compresses and hashes (like `tar | gzip`); the output does not depend on
+/// the scheduling.
+pub fn pack_dir<W: Write + Send>(
     dir: &Path,
     out: W,
     filter: Option<PackFilter<'_>>,
@@ -123,28 +128,120 @@ pub fn pack_dir<W: Write>(
             });
         }
     }
-    let hashed = DigestWriter::new(out, options.digest_algorithm);
-    let gz = GzEncoder::new(hashed, Compression::new(options.compression_level.min(9)));
-    let mut builder = tar::Builder::new(gz);
-    builder.mode(tar::HeaderMode::Deterministic);
-    let mut counts = Counts::default();
-    walk(dir, "", &mut builder, filter, &mut counts)?;
-    let gz = builder
-        .into_inner()
-        .map_err(|source| PackError::Finish { source })?;
-    let hashed = gz.finish().map_err(|source| PackError::Finish { source })?;
-    let (out, digest, size) = hashed.finish();
-    Ok((
-        out,
-        PackSummary {
-            digest,
-            size,
-            files: counts.files,
-            dirs: counts.dirs,
-            skipped_special: counts.skipped_special,
-            filtered: counts.filtered,
-        },
-    ))
+    let algorithm = options.digest_algorithm;
+    let level = Compression::new(options.compression_level.min(9));
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(CHANNEL_DEPTH);
+        let compressor = scope.spawn(move || -> io::Result<(W, Digest, u64)> {
+            let mut gz = GzEncoder::new(DigestWriter::new(out, algorithm), level);
+            for chunk in rx {
+                gz.write_all(&chunk)?;
+            }
+            Ok(gz.finish()?.finish())
+        });
+
+        let mut counts = Counts::default();
+        // The builder owns the sender: it must be gone (channel closed) before joining.
+        let produced = {
+            let mut builder = tar::Builder::new(ChunkSender::new(tx));
+            builder.mode(tar::HeaderMode::Deterministic);
+            match walk(dir, "", &mut builder, filter, &mut counts) {
+                Ok(()) => builder
+                    .into_inner()
+                    .and_then(ChunkSender::finish)
+                    .map_err(|source| PackError::Finish { source }),
+                Err(e) => Err(e),
+            }
+        };
+        let compressed = compressor
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("compressor thread panicked")));
+        match (produced, compressed) {
+            (Ok(()), Ok((out, digest, size))) => Ok((
+                out,
+                PackSummary {
+                    digest,
+                    size,
+                    files: counts.files,
+                    dirs: counts.dirs,
+                    skipped_special: counts.skipped_special,
+                    filtered: counts.filtered,
+                },
+            )),
+            // A failed compressor shows up as a broken channel on the producer side;
+            // report the compressor's own error.
+            (_, Err(source)) => Err(PackError::Finish { source }),
+            (Err(e), Ok(_)) => Err(e),
+        }
+    })
+}
+
+/// Size of the tar chunks handed to the compressor thread.
+const CHUNK_SIZE: usize = 256 * 1024;
+/// Chunks in flight between the two threads.
+const CHANNEL_DEPTH: usize = 8;
+
+/// The tar side of the pipe: buffers the stream and sends it in chunks.
+struct ChunkSender {
+    tx: Option<mpsc::SyncSender<Vec<u8>>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkSender {
+    fn new(tx: mpsc::SyncSender<Vec<u8>>) -> Self {
+        ChunkSender {
+            tx: Some(tx),
+            buf: Vec::with_capacity(CHUNK_SIZE),
+        }
+    }
+
+    /// Sends the buffer as one chunk (a full `CHUNK_SIZE` one, or the final remainder).
+    fn send_buffer(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_SIZE));
+        self.send(chunk)
+    }
+
+    fn send(&self, chunk: Vec<u8>) -> io::Result<()> {
+        match &self.tx {
+            Some(tx) => tx
+                .send(chunk)
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "compressor stopped")),
+            None => Err(io::Error::new(io::ErrorKind::BrokenPipe, "stream closed")),
+        }
+    }
+
+    /// Sends what is left and closes the channel.
+    fn finish(mut self) -> io::Result<()> {
+        self.send_buffer()?;
+        self.tx = None;
+        Ok(())
+    }
+}
+
+/// The compressor always receives exactly `CHUNK_SIZE` bytes per write (the last one
+/// excepted): deflate output can depend on how its input is split, and this keeps it
+/// independent of file read sizes.
+impl Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let mut rest = data;
+        while !rest.is_empty() {
+            let room = CHUNK_SIZE - self.buf.len();
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            self.buf.extend_from_slice(now);
+            rest = later;
+            if self.buf.len() == CHUNK_SIZE {
+                self.send_buffer()?;
+            }
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -295,5 +392,37 @@ impl<R: Read> Read for ExactReader<R> {
         }
         self.remaining = self.remaining.saturating_sub(n as u64);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_do_not_depend_on_write_sizes() -> io::Result<()> {
+        let data: Vec<u8> = (0..(CHUNK_SIZE * 2 + 1234))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let collect = |pieces: &[usize]| -> io::Result<Vec<Vec<u8>>> {
+            let (tx, rx) = mpsc::sync_channel(64);
+            let mut sender = ChunkSender::new(tx);
+            let mut at = 0;
+            let mut k = 0;
+            while at < data.len() {
+                let n = pieces[k % pieces.len()].min(data.len() - at);
+                sender.write_all(&data[at..at + n])?;
+                at += n;
+                k += 1;
+            }
+            sender.finish()?;
+            Ok(rx.iter().collect())
+        };
+        let whole = collect(&[data.len()])?;
+        let small = collect(&[1, 7, 512, 8192, 3])?;
+        assert_eq!(whole, small);
+        let sizes: Vec<usize> = whole.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![CHUNK_SIZE, CHUNK_SIZE, 1234]);
+        Ok(())
     }
 }

@@ -153,3 +153,64 @@ fn gnu_tar_reads_our_archives() -> Result<()> {
     assert!(text.contains("1970-01-01"), "{text}");
     Ok(())
 }
+
+/// A sink that fails once more than `limit` bytes were written.
+#[derive(Debug)]
+struct FailingWriter {
+    limit: usize,
+    written: usize,
+}
+
+impl std::io::Write for FailingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.written + buf.len() > self.limit {
+            return Err(std::io::Error::other("disk full (test)"));
+        }
+        self.written += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn writer_and_walk_errors_are_reported_not_hung() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    // Enough incompressible-ish content to overflow a small sink.
+    for i in 0..200 {
+        let body: String = (0..2000)
+            .map(|j| char::from(b'a' + ((i * 7 + j * 13) % 26) as u8))
+            .collect();
+        write(dir.path(), &format!("d{}/f{i}.txt", i % 5), &body)?;
+    }
+    let err = pack_dir(
+        dir.path(),
+        FailingWriter {
+            limit: 4096,
+            written: 0,
+        },
+        None,
+        &PackOptions::default(),
+    );
+    match err {
+        Err(flux_artifact::PackError::Finish { source }) => {
+            assert!(source.to_string().contains("disk full"), "{source}")
+        }
+        other => panic!("expected Finish error, got {other:?}"),
+    }
+
+    // A walk error (non-UTF-8 name) closes the pipe and is reported as such.
+    use std::os::unix::ffi::OsStrExt;
+    let bad = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"bad-\xff-name"));
+    std::fs::write(&bad, b"x")?;
+    let err = pack_dir(dir.path(), Vec::new(), None, &PackOptions::default());
+    assert!(
+        matches!(err, Err(flux_artifact::PackError::NonUtf8Name { .. })),
+        "{err:?}"
+    );
+    Ok(())
+}
