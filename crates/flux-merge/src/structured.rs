@@ -213,6 +213,25 @@ fn numbers_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// The value that decides how a position is walked. A `null` on the right of a map or list
+/// on the left walks as that map or list with nothing on the right (upstream's atoms: `null`
+/// carries no kind), so a configured `null` keeps the live content of a granular map or list.
+fn probe<'v>(lhs: Option<&'v Value>, rhs: Option<&'v Value>) -> Option<&'v Value> {
+    match (lhs, rhs) {
+        (Some(l @ (Value::Object(_) | Value::Array(_))), Some(Value::Null)) => Some(l),
+        _ => rhs.or(lhs),
+    }
+}
+
+/// Both sides present with different JSON kinds, neither `null`.
+fn kinds_differ(lhs: Option<&Value>, rhs: Option<&Value>) -> bool {
+    match (lhs, rhs) {
+        (Some(Value::Null), _) | (_, Some(Value::Null)) => false,
+        (Some(l), Some(r)) => std::mem::discriminant(l) != std::mem::discriminant(r),
+        _ => false,
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // Field sets
 
@@ -328,16 +347,13 @@ fn compare_at(
     path: &mut Vec<PathElement>,
     cmp: &mut Comparison,
 ) -> Result<(), SsaError> {
-    let Some(probe) = rhs.or(lhs) else {
+    let Some(probe) = probe(lhs, rhs) else {
         return Ok(());
     };
     // Different kinds on both sides: the value changed as a whole.
-    if let (Some(l), Some(r)) = (lhs, rhs) {
-        let kind = |v: &Value| std::mem::discriminant(v);
-        if kind(l) != kind(r) {
-            compare_leaf(lhs, rhs, path, cmp);
-            return Ok(());
-        }
+    if kinds_differ(lhs, rhs) {
+        compare_leaf(lhs, rhs, path, cmp);
+        return Ok(());
     }
     let in_leaf = match atom(ty, probe) {
         Atom::Scalar
@@ -489,13 +505,11 @@ fn merge_at(
     ty: Option<TypeRef<'_>>,
     path: &mut Vec<PathElement>,
 ) -> Result<Option<Value>, SsaError> {
-    let Some(probe) = rhs.or(lhs) else {
+    let Some(probe) = probe(lhs, rhs) else {
         return Ok(None);
     };
     let leaf = || Ok(rhs.or(lhs).cloned());
-    if let (Some(l), Some(r)) = (lhs, rhs)
-        && std::mem::discriminant(l) != std::mem::discriminant(r)
-    {
+    if kinds_differ(lhs, rhs) {
         return leaf();
     }
     match atom(ty, probe) {

@@ -353,3 +353,33 @@ fn noop_apply_keeps_time_and_config_with_managed_fields_is_refused() -> Result<(
     ));
     Ok(())
 }
+
+#[test]
+fn configured_null_keeps_what_others_own_inside_a_struct() -> Result<()> {
+    let state = apply(
+        &empty(),
+        &deployment(json!({"strategy": {"type": "RollingUpdate"}})),
+        "alice",
+        false,
+    )?;
+    let mut live = state.object.clone();
+    live["spec"]["strategy"]["rollingUpdate"] = json!({"maxSurge": 1});
+    let updated = structured::update(
+        &state.object,
+        &live,
+        &state.managed,
+        &who("controller"),
+        schema(),
+    )?;
+    let after = apply(
+        &updated,
+        &deployment(json!({"strategy": null})),
+        "alice",
+        false,
+    )?;
+    assert_eq!(
+        after.object["spec"]["strategy"],
+        json!({"rollingUpdate": {"maxSurge": 1}})
+    );
+    Ok(())
+}
