@@ -122,6 +122,16 @@ pub enum StorageError {
         #[source]
         source: io::Error,
     },
+    /// Unpacking a stored artifact failed.
+    #[error("extracting {path}")]
+    Extract {
+        path: PathBuf,
+        #[source]
+        source: crate::extract::ExtractError,
+    },
+    /// The requested sub path is not in the artifact.
+    #[error("path {sub_path:?} not found in artifact {path}")]
+    SubPathNotFound { path: PathBuf, sub_path: String },
     /// Listing an artifact directory failed.
     #[error("walking {path}")]
     Walk {
@@ -572,6 +582,63 @@ impl Storage {
         fs::rename(&tmp_link, &link).map_err(link_err)?;
         let rel_dir = clean_join(&[artifact_path, ".."]);
         Ok(self.artifact_url(&clean_join(&[&rel_dir, link_name])))
+    }
+
+    /// Upstream's `CopyToPath` (GitRepository `include`): unpacks the artifact without a
+    /// size limit into a temporary directory next to `to_path`, then moves `sub_path` of
+    /// it (confined to the artifact root; empty or `.` for everything) to `to_path`,
+    /// creating `to_path`'s parent. An existing non-empty `to_path` is an error.
+    pub fn copy_to_path(
+        &self,
+        artifact_path: &str,
+        sub_path: &str,
+        to_path: &Path,
+    ) -> Result<(), StorageError> {
+        let local = self.local_path(artifact_path)?;
+        let parent = parent_of(to_path);
+        fs::create_dir_all(&parent).map_err(|source| StorageError::CreateDir {
+            path: parent.clone(),
+            source,
+        })?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".flux-include-")
+            .tempdir_in(&parent)
+            .map_err(|source| StorageError::CreateTemp {
+                dir: parent.clone(),
+                source,
+            })?;
+        let unpack = tmp.path().join("unpack");
+        let file = File::open(&local).map_err(|source| StorageError::Read {
+            path: local.clone(),
+            source,
+        })?;
+        let options = crate::extract::ExtractOptions {
+            max_total_size: None,
+            ..crate::extract::ExtractOptions::default()
+        };
+        crate::extract::extract(io::BufReader::new(file), &unpack, &options).map_err(|source| {
+            StorageError::Extract {
+                path: local.clone(),
+                source,
+            }
+        })?;
+        let rel = clean_join(&[sub_path]);
+        let from = if rel.is_empty() {
+            unpack.clone()
+        } else {
+            unpack.join(&rel)
+        };
+        if fs::symlink_metadata(&from).is_err() {
+            return Err(StorageError::SubPathNotFound {
+                path: local,
+                sub_path: sub_path.to_string(),
+            });
+        }
+        fs::rename(&from, to_path).map_err(|source| StorageError::Rename {
+            from: from.clone(),
+            to: to_path.to_path_buf(),
+            source,
+        })
     }
 
     /// Whether the artifact exists as a regular file (not a symlink).

@@ -235,3 +235,41 @@ fn storage_path_must_exist() {
     });
     assert!(matches!(err, Err(StorageError::InvalidStoragePath { .. })));
 }
+
+#[test]
+fn copy_to_path_moves_a_sub_path_of_an_artifact() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let src = tempfile::tempdir()?;
+    write(src.path(), "deploy/base/app.yaml", "kind: A\n")?;
+    write(src.path(), "deploy/base/nested/b.yaml", "kind: B\n")?;
+    write(src.path(), "other.yaml", "kind: C\n")?;
+    let s = storage(root.path(), Duration::from_secs(60), 2)?;
+    let p = artifact_path("GitRepository", "ns", "included", "x.tar.gz");
+    s.mkdir_all(&p)?;
+    s.archive(&p, src.path(), None)?;
+
+    let work = tempfile::tempdir()?;
+    let to = work.path().join("vendor/included");
+    s.copy_to_path(&p, "./deploy/base", &to)?;
+    assert_eq!(std::fs::read_to_string(to.join("app.yaml"))?, "kind: A\n");
+    assert_eq!(
+        std::fs::read_to_string(to.join("nested/b.yaml"))?,
+        "kind: B\n"
+    );
+    assert!(!to.join("other.yaml").exists());
+    // The temporary directory is gone.
+    let names: Vec<_> = std::fs::read_dir(work.path().join("vendor"))?.collect::<Result<_, _>>()?;
+    assert_eq!(names.len(), 1);
+
+    // Everything, and `..` cannot climb out of the artifact.
+    let all = work.path().join("all");
+    s.copy_to_path(&p, "../../..", &all)?;
+    assert!(all.join("other.yaml").is_file());
+
+    let missing = s.copy_to_path(&p, "nope", &work.path().join("x"));
+    assert!(
+        matches!(missing, Err(StorageError::SubPathNotFound { .. })),
+        "{missing:?}"
+    );
+    Ok(())
+}
