@@ -13,6 +13,14 @@ use std::time::{Duration, SystemTime};
 use crate::archive::{PackError, PackFilter, PackOptions, pack_dir};
 use crate::digest::{Algorithm, Digest, DigestError, DigestWriter};
 
+/// Environment variable read for `--storage-path`.
+pub const ENV_STORAGE_PATH: &str = "STORAGE_PATH";
+/// Environment variable read for `--storage-addr`.
+pub const ENV_STORAGE_ADDRESS: &str = "STORAGE_ADDRESS";
+/// Environment variable read for `--storage-adv-addr`.
+pub const ENV_STORAGE_ADV_ADDR: &str = "STORAGE_ADV_ADDR";
+/// Default `--artifact-digest-algo`.
+pub const DEFAULT_ARTIFACT_DIGEST_ALGO: Algorithm = Algorithm::CANONICAL;
 /// Default `--storage-path`.
 pub const DEFAULT_STORAGE_PATH: &str = "/data";
 /// Default `--storage-addr`.
