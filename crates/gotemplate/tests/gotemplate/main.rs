@@ -4,4 +4,5 @@
 mod conformance;
 mod differential;
 mod limits;
+mod robustness;
 mod support;
