@@ -298,8 +298,8 @@ impl Path {
 /// A set of paths, stored as a tree: `members` are paths ending here, `children` continue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldSet {
-    members: BTreeSet<PathElement>,
-    children: BTreeMap<PathElement, FieldSet>,
+    pub(crate) members: BTreeSet<PathElement>,
+    pub(crate) children: BTreeMap<PathElement, FieldSet>,
 }
 
 impl FieldSet {

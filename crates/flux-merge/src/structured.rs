@@ -751,25 +751,26 @@ fn remove_at(
 /// them removes the whole struct (upstream's `EnsureNamedFieldsAreMembers`).
 fn ensure_named_fields_are_members(set: &FieldSet, schema: Option<TypeRef<'_>>) -> FieldSet {
     let mut out = set.clone();
-    for path in set.paths() {
-        // Walk every proper prefix of each path.
-        let mut ty = schema;
-        for depth in 0..path.0.len().saturating_sub(1) {
-            let pe = &path.0[depth];
-            match pe {
-                PathElement::Field(name) => {
-                    let named =
-                        ty.is_some_and(|t| t.has_named_field(name) && t.shape() == Shape::Object);
-                    ty = ty.and_then(|t| t.field(name));
-                    if named {
-                        out.insert(&path.0[..=depth]);
-                    }
-                }
-                _ => ty = ty.and_then(|t| t.items()),
-            }
-        }
-    }
+    ensure_named(&mut out, schema);
     out
+}
+
+fn ensure_named(set: &mut FieldSet, ty: Option<TypeRef<'_>>) {
+    let is_struct = ty.is_some_and(|t| t.shape() == Shape::Object);
+    let mut named = Vec::new();
+    for (pe, child) in set.children.iter_mut() {
+        let child_ty = match pe {
+            PathElement::Field(name) => {
+                if is_struct && ty.is_some_and(|t| t.has_named_field(name)) {
+                    named.push(pe.clone());
+                }
+                ty.and_then(|t| t.field(name))
+            }
+            _ => ty.and_then(|t| t.items()),
+        };
+        ensure_named(child, child_ty);
+    }
+    set.members.extend(named);
 }
 
 // ------------------------------------------------------------------------------------------
