@@ -210,6 +210,10 @@ pub fn serve(api: &Api, crd: &Value) {
         .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
         .map(|v| str_at(v, "/name").to_string())
         .unwrap_or_default();
+    let ssa_schema = {
+        let mut set = flux_merge::schema::SchemaSet::with_builtin();
+        set.add_crd(crd).ok().map(|_| Arc::new(set))
+    };
     let defs = versions
         .iter()
         .filter(|v| v.get("served").and_then(Value::as_bool) != Some(false))
@@ -231,6 +235,7 @@ pub fn serve(api: &Api, crd: &Value) {
                 schema: v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new),
                 crd_name: Some(name.clone()),
                 storage_version: storage_version.clone(),
+                ssa_schema: ssa_schema.clone(),
             })
         })
         .collect();

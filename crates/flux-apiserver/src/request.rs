@@ -23,6 +23,8 @@ pub struct Query {
     pub propagation_policy: Option<String>,
     pub grace_period_seconds: Option<i64>,
     pub field_validation: Option<String>,
+    /// The request's User-Agent (default field manager).
+    pub user_agent: Option<String>,
 }
 
 fn parse_bool(key: &str, v: &str) -> Result<bool, ApiError> {

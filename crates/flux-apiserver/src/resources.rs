@@ -41,6 +41,9 @@ pub struct ResourceDef {
     pub crd_name: Option<String>,
     /// Storage version of a custom resource (objects are stored at it).
     pub storage_version: String,
+    /// Structural types for server-side apply of a custom resource (built-ins use
+    /// flux-merge's table).
+    pub ssa_schema: Option<Arc<flux_merge::schema::SchemaSet>>,
 }
 
 impl ResourceDef {
@@ -532,6 +535,7 @@ fn builtin_defs() -> Vec<Arc<ResourceDef>> {
                 create_only: r.create_only,
                 schema: None,
                 crd_name: None,
+                ssa_schema: None,
             })
         })
         .collect()

@@ -336,7 +336,8 @@ async fn resource(api: Arc<Api>, rp: ResourcePath, req: Request) -> Result<Respo
     {
         return Err(ApiError::no_such_path());
     }
-    let q = Query::parse(req.uri().query())?;
+    let mut q = Query::parse(req.uri().query())?;
+    q.user_agent = header_str(&req, header::USER_AGENT).map(str::to_string);
     let ns = rp.namespace.as_deref();
     let name = rp.name.as_deref();
     let sub = rp.subresource.as_deref();

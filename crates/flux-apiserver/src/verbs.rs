@@ -394,12 +394,32 @@ pub fn create(
     api: &Api,
     def: &Arc<ResourceDef>,
     ns: Option<&str>,
-    mut obj: Value,
+    obj: Value,
     q: &Query,
 ) -> Result<Answer, ApiError> {
     if def.create_only {
         return review(def, obj);
     }
+    create_object(api, def, ns, obj, q, Ownership::Update)
+}
+
+/// Who owns the fields of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ownership {
+    /// An Update by the request's manager (create, update, patch).
+    Update,
+    /// The object already carries its managedFields (server-side apply).
+    Precomputed,
+}
+
+fn create_object(
+    api: &Api,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    mut obj: Value,
+    q: &Query,
+    ownership: Ownership,
+) -> Result<Answer, ApiError> {
     check_type_meta(def, &mut obj)?;
     if def.namespaced && ns.is_none() {
         return Err(ApiError::method_not_allowed());
@@ -466,6 +486,10 @@ pub fn create(
         map.remove("status");
     }
     admit(api, def, &mut obj, None)?;
+    if ownership == Ownership::Update {
+        meta_mut(&mut obj).remove("managedFields");
+        crate::ownership::record_update(def, None, &mut obj, q, None);
+    }
     let name = meta_str(&obj, "name").to_string();
     let k = key(def, ns, &name);
     let mut after = AfterCommit::default();
@@ -514,16 +538,24 @@ fn review(def: &ResourceDef, mut obj: Value) -> Result<Answer, ApiError> {
 // ------------------------------------------------------------------------------------
 // update / patch
 
+/// Where a write goes: namespace, name, subresource.
+#[derive(Debug, Clone, Copy)]
+struct At<'a> {
+    ns: Option<&'a str>,
+    name: &'a str,
+    sub: Option<&'a str>,
+}
+
 /// Everything update and patch share once the new object is known.
 fn store_update(
     api: &Api,
     def: &ResourceDef,
-    ns: Option<&str>,
-    name: &str,
-    sub: Option<&str>,
+    at: At<'_>,
     q: &Query,
+    ownership: Ownership,
     make_new: impl FnOnce(&Value) -> Result<Value, ApiError>,
 ) -> Result<Answer, ApiError> {
+    let At { ns, name, sub } = at;
     check_subresource(def, sub)?;
     if sub == Some("scale") {
         return Err(ApiError::method_not_allowed());
@@ -614,6 +646,13 @@ fn store_update(
         if sub.is_none() {
             admit(api, def, &mut new, Some(&old))?;
         }
+        if ownership == Ownership::Update {
+            match old.pointer("/metadata/managedFields") {
+                Some(mf) => meta_mut(&mut new).insert("managedFields".into(), mf.clone()),
+                None => meta_mut(&mut new).remove("managedFields"),
+            };
+            crate::ownership::record_update(def, Some(&old), &mut new, q, sub);
+        }
         if (def.has_generation || def.crd_name.is_some()) && spec_changed(def, &old, &new) {
             let gen_now = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
             meta_mut(&mut new).insert("generation".into(), json!(gen_now + 1));
@@ -651,10 +690,18 @@ pub fn update(
     q: &Query,
 ) -> Result<Answer, ApiError> {
     check_type_meta(def, &mut obj)?;
-    store_update(api, def, ns, name, sub, q, move |_| Ok(obj))
+    store_update(
+        api,
+        def,
+        At { ns, name, sub },
+        q,
+        Ownership::Update,
+        move |_| Ok(obj),
+    )
 }
 
-pub const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json";
+pub const PATCH_TYPES: &str =
+    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 
 /// A PATCH body with its media type.
 pub struct PatchBody<'a> {
@@ -677,9 +724,15 @@ pub fn patch(
         "application/json-patch+json" => {
             let ops: json_patch::Patch = serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
-            store_update(api, def, ns, name, sub, q, move |old| {
-                let mut doc = render(def, old);
-                json_patch::patch(&mut doc, &ops).map_err(|e| {
+            store_update(
+                api,
+                def,
+                At { ns, name, sub },
+                q,
+                Ownership::Update,
+                move |old| {
+                    let mut doc = render(def, old);
+                    json_patch::patch(&mut doc, &ops).map_err(|e| {
                     ApiError::new(
                         422,
                         "Invalid",
@@ -688,8 +741,9 @@ pub fn patch(
                         ),
                     )
                 })?;
-                Ok(doc)
-            })
+                    Ok(doc)
+                },
+            )
         }
         "application/merge-patch+json" => {
             let p: Value = serde_json::from_slice(body)
@@ -697,11 +751,18 @@ pub fn patch(
             if !p.is_object() {
                 return Err(ApiError::bad_request("a merge patch must be a JSON object"));
             }
-            store_update(api, def, ns, name, sub, q, move |old| {
-                let mut doc = render(def, old);
-                json_patch::merge(&mut doc, &p);
-                Ok(doc)
-            })
+            store_update(
+                api,
+                def,
+                At { ns, name, sub },
+                q,
+                Ownership::Update,
+                move |old| {
+                    let mut doc = render(def, old);
+                    json_patch::merge(&mut doc, &p);
+                    Ok(doc)
+                },
+            )
         }
         "application/strategic-merge-patch+json" if def.crd_name.is_none() => {
             let p: Value = serde_json::from_slice(body).map_err(|e| {
@@ -712,23 +773,25 @@ pub fn patch(
                     "a strategic merge patch must be a JSON object",
                 ));
             }
-            store_update(api, def, ns, name, sub, q, move |old| {
-                let doc = render(def, old);
-                let schema = flux_merge::schema::for_kind(&def.api_version(), &def.kind);
-                flux_merge::strategic::apply(&doc, &p, schema)
-                    .map_err(|e| ApiError::bad_request(format!("strategic merge patch: {e}")))
-            })
+            store_update(
+                api,
+                def,
+                At { ns, name, sub },
+                q,
+                Ownership::Update,
+                move |old| {
+                    let doc = render(def, old);
+                    let schema = flux_merge::schema::for_kind(&def.api_version(), &def.kind);
+                    flux_merge::strategic::apply(&doc, &p, schema)
+                        .map_err(|e| ApiError::bad_request(format!("strategic merge patch: {e}")))
+                },
+            )
         }
         "application/strategic-merge-patch+json" => Err(ApiError::unsupported_media_type(
             &media,
             &format!("{PATCH_TYPES} (custom resources take no strategic merge patch)"),
         )),
-        "application/apply-patch+yaml" | "application/apply-patch+json" => {
-            Err(ApiError::unsupported_media_type(
-                &media,
-                &format!("{PATCH_TYPES} (server-side apply is not implemented yet)"),
-            ))
-        }
+        "application/apply-patch+yaml" => server_side_apply(api, def, ns, name, sub, body, q),
         other => Err(ApiError::unsupported_media_type(other, PATCH_TYPES)),
     }
 }
@@ -1099,4 +1162,56 @@ pub fn delete_collection(
         "metadata": {"resourceVersion": api.store.current_rv().to_string()},
         "items": items,
     })))
+}
+
+/// PATCH with `application/apply-patch+yaml`: create or update through a structured merge.
+fn server_side_apply(
+    api: &Api,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    name: &str,
+    sub: Option<&str>,
+    body: &[u8],
+    q: &Query,
+) -> Result<Answer, ApiError> {
+    crate::ownership::require_manager(q)?;
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad_request(format!("the apply body is not valid UTF-8: {e}")))?;
+    let mut config: Value = serde_saphyr::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    if !config.is_object() {
+        return Err(ApiError::bad_request(
+            "the apply configuration must be an object",
+        ));
+    }
+    check_type_meta(def, &mut config)?;
+    let body_name = meta_str(&config, "name");
+    if !body_name.is_empty() && body_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let k = key(def, ns, name);
+    if api.store.get(&k).is_none() {
+        if sub.is_some() {
+            return Err(ApiError::not_found(&def.plural, &def.group, name));
+        }
+        let mut obj = crate::ownership::apply(def, None, &config, q, None)?;
+        meta_mut(&mut obj).insert("name".into(), json!(name));
+        match create_object(api, def, ns, obj, q, Ownership::Precomputed) {
+            Err(e) if e.reason == "AlreadyExists" => {}
+            other => return other,
+        }
+    }
+    store_update(
+        api,
+        def,
+        At { ns, name, sub },
+        q,
+        Ownership::Precomputed,
+        |old| {
+            let live = render(def, old);
+            crate::ownership::apply(def, Some(&live), &config, q, sub)
+        },
+    )
 }

@@ -332,3 +332,75 @@ async fn kubectl_get_watch_prints_events() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_server_side_apply_conflicts_and_force() -> anyhow::Result<()> {
+    let Some((server, k)) = setup().await? else {
+        return Ok(());
+    };
+    let dir = server.dir.path();
+    let cm = |a: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  namespace: default\ndata:\n  a: \"{a}\"\n"
+        )
+    };
+    let path = write(dir, "ssa.yaml", &cm("1"))?;
+    let out = k
+        .ok(&["apply", "--server-side", "--validate=false", "-f", &path])
+        .await?;
+    assert_eq!(out.trim(), "configmap/ssa serverside-applied");
+    k.ok(&[
+        "patch",
+        "cm",
+        "ssa",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"a":"patched"}}"#,
+    ])
+    .await?;
+    let path = write(dir, "ssa.yaml", &cm("2"))?;
+    let err = k
+        .fails(&["apply", "--server-side", "--validate=false", "-f", &path])
+        .await?;
+    assert!(
+        err.contains("conflict with \"kubectl-patch\"") && err.contains(".data.a"),
+        "{err}"
+    );
+    let out = k
+        .ok(&[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--validate=false",
+            "-f",
+            &path,
+        ])
+        .await?;
+    assert_eq!(out.trim(), "configmap/ssa serverside-applied");
+    assert_eq!(
+        k.ok(&["get", "cm", "ssa", "-o", "jsonpath={.data.a}"])
+            .await?,
+        "2"
+    );
+    let out = k
+        .ok(&[
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "--validate=false",
+            "-f",
+            &write(dir, "ssa.yaml", &cm("3"))?,
+        ])
+        .await?;
+    assert_eq!(
+        out.trim(),
+        "configmap/ssa serverside-applied (server dry run)"
+    );
+    assert_eq!(
+        k.ok(&["get", "cm", "ssa", "-o", "jsonpath={.data.a}"])
+            .await?,
+        "2"
+    );
+    Ok(())
+}

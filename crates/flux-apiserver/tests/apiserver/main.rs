@@ -7,6 +7,7 @@ mod durability;
 mod kube_crud;
 mod kube_watch;
 mod kubectl;
+mod ssa;
 
 use flux_apiserver::ApiServer;
 

@@ -1,0 +1,151 @@
+//! Field ownership (`metadata.managedFields`) and server-side apply, on flux-merge's
+//! structured merge.
+
+use flux_merge::schema::TypeRef;
+use flux_merge::structured::{self, FieldManager, ManagedFields, SsaError};
+use serde_json::{Value, json};
+
+use crate::object_meta::now_rfc3339;
+use crate::request::Query;
+use crate::resources::ResourceDef;
+use crate::status::{ApiError, StatusCause};
+
+/// The manager of a write: `?fieldManager=`, else the User-Agent's product name (as
+/// upstream: `kubectl.1.33/v1.33.1 …` → `kubectl.1.33`), else `unknown`.
+pub fn field_manager(q: &Query) -> String {
+    if let Some(m) = q.field_manager.as_deref().filter(|m| !m.is_empty()) {
+        return m.to_string();
+    }
+    q.user_agent
+        .as_deref()
+        .and_then(|ua| ua.split('/').next())
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.chars().take(128).collect())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Run `f` with the structural type of `def`'s kind (built-in table or the CRD's schema).
+pub fn with_schema<R>(def: &ResourceDef, f: impl FnOnce(Option<TypeRef<'_>>) -> R) -> R {
+    let api_version = def.api_version();
+    match &def.ssa_schema {
+        Some(set) => f(set.for_kind(&api_version, &def.kind)),
+        None => f(flux_merge::schema::for_kind(&api_version, &def.kind)),
+    }
+}
+
+fn managed_of(obj: Option<&Value>) -> ManagedFields {
+    obj.and_then(|o| ManagedFields::from_object(o).ok())
+        .unwrap_or_default()
+}
+
+/// Record an Update by the request's manager: `new` gets the managedFields that follow
+/// from `old` (absent for a create). If the old entries are unreadable they are dropped.
+pub fn record_update(
+    def: &ResourceDef,
+    old: Option<&Value>,
+    new: &mut Value,
+    q: &Query,
+    sub: Option<&str>,
+) {
+    let manager = field_manager(q);
+    let now = now_rfc3339();
+    let api_version = def.api_version();
+    let who = FieldManager {
+        manager: &manager,
+        api_version: &api_version,
+        subresource: sub,
+        time: Some(&now),
+    };
+    let managed = managed_of(old);
+    let live = old.cloned().unwrap_or(Value::Null);
+    let result = with_schema(def, |schema| {
+        structured::update(&live, new, &managed, &who, schema)
+    });
+    match result {
+        Ok(applied) => applied.managed.write_to(new),
+        Err(_) => managed.write_to(new),
+    }
+}
+
+/// Server-side apply `config` onto `live` (None: the object does not exist yet). Returns the
+/// merged object with its managedFields.
+pub fn apply(
+    def: &ResourceDef,
+    live: Option<&Value>,
+    config: &Value,
+    q: &Query,
+    sub: Option<&str>,
+) -> Result<Value, ApiError> {
+    let manager = q.field_manager.clone().unwrap_or_default();
+    let now = now_rfc3339();
+    let api_version = def.api_version();
+    let who = FieldManager {
+        manager: &manager,
+        api_version: &api_version,
+        subresource: sub,
+        time: Some(&now),
+    };
+    let managed = managed_of(live);
+    let base = live.cloned().unwrap_or(Value::Null);
+    let result = with_schema(def, |schema| {
+        structured::apply(&base, config, &managed, &who, q.force, schema)
+    });
+    match result {
+        Ok(applied) => {
+            let mut object = applied.object;
+            applied.managed.write_to(&mut object);
+            Ok(object)
+        }
+        Err(SsaError::Conflicts(conflicts)) => {
+            let message = SsaError::Conflicts(conflicts.clone()).to_string();
+            let mut err = ApiError::new(409, "Conflict", message);
+            let causes: Vec<Value> = conflicts
+                .iter()
+                .map(|c| {
+                    json!({
+                        "type": "FieldManagerConflict",
+                        "message": format!("conflict with \"{}\" using {}", c.manager, c.api_version),
+                        "field": c.path.to_string(),
+                    })
+                })
+                .collect();
+            let mut details = serde_json::Map::new();
+            details.insert("causes".into(), Value::Array(causes));
+            err.details = Some(Box::new(details));
+            Err(err)
+        }
+        Err(SsaError::ManagedFieldsInConfig) => {
+            Err(ApiError::bad_request("metadata.managedFields must be nil"))
+        }
+        Err(other) => Err(ApiError::invalid(
+            &def.kind,
+            &def.group,
+            config
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+            vec![StatusCause {
+                reason: "FieldValueInvalid".into(),
+                message: other.to_string(),
+                field: String::new(),
+            }],
+        )),
+    }
+}
+
+/// `fieldManager` is required for apply (upstream: 422 on PatchOptions).
+pub fn require_manager(q: &Query) -> Result<(), ApiError> {
+    if q.field_manager.as_deref().is_none_or(str::is_empty) {
+        return Err(ApiError::invalid(
+            "PatchOptions",
+            "meta.k8s.io",
+            "",
+            vec![StatusCause::required(
+                "fieldManager",
+                "is required for apply patch",
+            )],
+        ));
+    }
+    Ok(())
+}
