@@ -112,9 +112,9 @@ pub fn build(fs: &dyn Filesystem, dir: &Path, opts: &BuildOptions) -> Result<Vec
         stack: Vec::new(),
         schemas: None,
     };
-    let root = fs.canonicalize(dir).map_err(|source| Error::ReadFile {
+    let root = fs.canonicalize(dir).map_err(|cause| Error::ReadFile {
         path: dir.to_path_buf(),
-        source,
+        cause,
     })?;
     if !fs.is_dir(&root) {
         return Err(Error::MissingKustomization { dir: root });
@@ -264,9 +264,9 @@ impl<'a> Builder<'a> {
                 });
             }
         };
-        let bytes = self.fs.read_file(&file).map_err(|source| Error::ReadFile {
+        let bytes = self.fs.read_file(&file).map_err(|cause| Error::ReadFile {
             path: file.clone(),
-            source,
+            cause,
         })?;
         let text = String::from_utf8_lossy(&bytes);
         let k = Kustomization::parse(&file, &text)?;
@@ -283,9 +283,9 @@ impl<'a> Builder<'a> {
         let canon = self
             .fs
             .canonicalize(&abs)
-            .map_err(|source| Error::ReadFile {
+            .map_err(|cause| Error::ReadFile {
                 path: abs.clone(),
-                source,
+                cause,
             })?;
         if self.opts.load_restrictor == LoadRestrictor::RootOnly && !canon.starts_with(root) {
             return Err(Error::LoadRestriction {
@@ -293,13 +293,10 @@ impl<'a> Builder<'a> {
                 root: root.to_path_buf(),
             });
         }
-        let bytes = self
-            .fs
-            .read_file(&canon)
-            .map_err(|source| Error::ReadFile {
-                path: canon.clone(),
-                source,
-            })?;
+        let bytes = self.fs.read_file(&canon).map_err(|cause| Error::ReadFile {
+            path: canon.clone(),
+            cause,
+        })?;
         Ok((canon, bytes))
     }
 
@@ -383,13 +380,10 @@ impl<'a> Builder<'a> {
         dir: &Path,
         parent: Option<Accumulator>,
     ) -> Result<Accumulator, Error> {
-        let root = self
-            .fs
-            .canonicalize(dir)
-            .map_err(|source| Error::ReadFile {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+        let root = self.fs.canonicalize(dir).map_err(|cause| Error::ReadFile {
+            path: dir.to_path_buf(),
+            cause,
+        })?;
         if self.stack.contains(&root) {
             return Err(Error::Cycle { dir: root });
         }
@@ -552,8 +546,12 @@ impl<'a> Builder<'a> {
                 r.prefixes = old.prefixes.clone();
                 r.suffixes = old.suffixes.clone();
                 r.ref_var_names = old.ref_var_names.clone();
-                // The hash choice is the newer generator's (kustomize keeps it in an annotation
-                // the new object wins).
+                // The name gets a hash only when both generators ask for one (checked
+                // against kubectl kustomize for merge and replace).
+                let old_hash = old.generated.as_ref().is_some_and(|g| g.hash_suffix);
+                if let Some(g) = r.generated.as_mut() {
+                    g.hash_suffix &= old_hash;
+                }
                 ra.resources[found[0]] = r;
                 Ok(())
             }
@@ -1170,7 +1168,7 @@ mod tests {
             .with_file("/app/k/kustomization.yaml", "resources: [../x.yaml]\n");
         assert!(matches!(
             run(&fs, "/app/k"),
-            Err(Error::Nested { source, .. }) if matches!(*source, Error::LoadRestriction { .. })
+            Err(Error::Nested { cause, .. }) if matches!(*cause, Error::LoadRestriction { .. })
         ));
         let ok = build(
             &fs,

@@ -43,13 +43,12 @@ pub enum Error {
         root: PathBuf,
     },
     /// A file could not be read.
-    #[error("evalsymlink failure on '{}' : {source}", path.display())]
+    #[error("evalsymlink failure on '{}' : {}", path.display(), go_io_error(path, cause))]
     ReadFile {
         /// The file asked for.
         path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
+        /// The cause (worded into the message, so not repeated as a source).
+        cause: std::io::Error,
     },
     /// A file is not valid YAML (or not Kubernetes objects).
     #[error("{}: {reason}", file.display())]
@@ -110,14 +109,26 @@ pub enum Error {
         dir: PathBuf,
     },
     /// An error from a nested kustomization, with where it was reached from.
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Nested {
         /// How the nested build was reached.
         context: String,
-        /// The cause.
-        #[source]
-        source: Box<Error>,
+        /// The cause (worded into the message, so not repeated as a source).
+        cause: Box<Error>,
     },
+}
+
+/// An I/O error worded as Go's `os` package words it.
+fn go_io_error(path: &std::path::Path, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            format!("lstat {}: no such file or directory", path.display())
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            format!("open {}: permission denied", path.display())
+        }
+        _ => e.to_string(),
+    }
 }
 
 impl Error {
@@ -136,7 +147,7 @@ impl Error {
     pub(crate) fn nested(self, context: impl Into<String>) -> Self {
         Error::Nested {
             context: context.into(),
-            source: Box::new(self),
+            cause: Box::new(self),
         }
     }
 }

@@ -484,6 +484,50 @@ pub(crate) fn fold_field_names(v: &mut Value) {
     }
 }
 
+/// Words a decode error as Go's `encoding/json` does (`json: cannot unmarshal string into Go
+/// struct field Kustomization.patches of type types.Patch`), keeping serde's detail.
+fn go_style_decode_error(path: &str, message: &str) -> String {
+    let field: String = path
+        .split('.')
+        .map(|p| p.split('[').next().unwrap_or(p))
+        .filter(|p| !p.is_empty() && *p != "?")
+        .collect::<Vec<_>>()
+        .join(".");
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let go_got = if got.starts_with("string") {
+            "string"
+        } else if got.starts_with("integer") || got.starts_with("floating") {
+            "number"
+        } else if got.starts_with("boolean") {
+            "bool"
+        } else if got.starts_with("map") {
+            "object"
+        } else if got.starts_with("sequence") {
+            "array"
+        } else {
+            got
+        };
+        let go_type = match expected.strip_prefix("struct ") {
+            Some(name) => format!("types.{name}"),
+            None if expected.contains("string") => "string".into(),
+            None if expected.contains("sequence") => "slice".into(),
+            None if expected.contains("map") => "map".into(),
+            None if expected.contains("boolean") => "bool".into(),
+            None if expected.contains("i64") || expected.contains("integer") => "int".into(),
+            None => expected.to_string(),
+        };
+        return format!(
+            "json: cannot unmarshal {go_got} into Go struct field Kustomization.{field} of type {go_type}"
+        );
+    }
+    if field.is_empty() {
+        format!("json: {message}")
+    } else {
+        format!("json: {message} (field {field})")
+    }
+}
+
 impl Kustomization {
     /// Decodes a kustomization file's text, as kustomize does (unknown fields are errors).
     pub fn parse(file: &Path, text: &str) -> Result<Self, Error> {
@@ -504,9 +548,9 @@ impl Kustomization {
         strip_nulls(&mut value);
         fold_field_names(&mut value);
         let mut k: Kustomization =
-            serde_json::from_value(value).map_err(|e| Error::InvalidKustomization {
+            serde_path_to_error::deserialize(value).map_err(|e| Error::InvalidKustomization {
                 file: file.to_path_buf(),
-                reason: e.to_string(),
+                reason: go_style_decode_error(&e.path().to_string(), &e.inner().to_string()),
             })?;
         let empty = Kustomization {
             api_version: k.api_version.clone(),

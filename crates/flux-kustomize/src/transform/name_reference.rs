@@ -36,6 +36,17 @@ fn affixes_equal(a: &Snapshot, b: &Snapshot, allow_empty: bool) -> bool {
     }
 }
 
+/// Whether an id is in namespace `ns` (an empty namespace is `default`).
+fn same_ns(id: &ResId, ns: &str) -> bool {
+    let ns = if ns.is_empty() { "default" } else { ns };
+    let have = if id.namespace.is_empty() {
+        "default"
+    } else {
+        id.namespace.as_str()
+    };
+    have == ns
+}
+
 struct Referral<'a> {
     snaps: &'a [Snapshot],
     referrer: usize,
@@ -120,7 +131,7 @@ impl Referral<'_> {
                 let by_org: Vec<usize> = candidates
                     .iter()
                     .copied()
-                    .filter(|&j| self.snaps[j].org.namespace == ns)
+                    .filter(|&j| same_ns(&self.snaps[j].org, ns))
                     .collect();
                 if !by_org.is_empty() {
                     by_org
@@ -128,7 +139,7 @@ impl Referral<'_> {
                     candidates
                         .iter()
                         .copied()
-                        .filter(|&j| self.snaps[j].cur.namespace == ns)
+                        .filter(|&j| same_ns(&self.snaps[j].cur, ns))
                         .collect()
                 }
             }
