@@ -507,6 +507,41 @@ mod tests {
     }
 
     #[test]
+    fn typed_objects_expose_their_conditions() {
+        use crate::HasConditions;
+        let mut repo = crate::source::GitRepository::new(
+            "podinfo",
+            crate::source::GitRepositorySpec {
+                ignore: None,
+                include: None,
+                interval: crate::GoDuration::parse("1m").unwrap_or_else(|_| unreachable!()),
+                provider: None,
+                proxy_secret_ref: None,
+                recurse_submodules: None,
+                reference: None,
+                secret_ref: None,
+                service_account_name: None,
+                sparse_checkout: None,
+                suspend: None,
+                timeout: None,
+                url: "https://example.com/repo".into(),
+                verify: None,
+            },
+        );
+        repo.metadata.generation = Some(3);
+        let generation = repo.generation();
+        mark_true(
+            repo.status_conditions_mut(),
+            types::READY,
+            reasons::SUCCEEDED,
+            "ok",
+            generation,
+            at(1),
+        );
+        assert!(is_ready_for(repo.status_conditions(), 3));
+    }
+
+    #[test]
     fn summary_and_order() {
         let mut c = Vec::new();
         mark_true(

@@ -22,6 +22,6 @@ pub mod source_extensions;
 
 pub use duration::{DurationError, GoDuration, TimeoutDuration};
 pub use object::{
-    FluxObject, ParseError, SERVED_KINDS, is_flux_api_version, migrate_api_version,
+    FluxObject, HasConditions, ParseError, SERVED_KINDS, is_flux_api_version, migrate_api_version,
     migrated_api_version, parse_object,
 };

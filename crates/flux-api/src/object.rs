@@ -374,3 +374,45 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }
+
+/// Typed access to the status conditions of the kinds that have a status.
+pub trait HasConditions {
+    /// The status conditions (empty without a status).
+    fn status_conditions(&self) -> &[Condition];
+    /// The status conditions, creating the status and the list when absent.
+    fn status_conditions_mut(&mut self) -> &mut Vec<Condition>;
+    /// `metadata.generation` (0 when unset), the value conditions are computed for.
+    fn generation(&self) -> i64;
+}
+
+macro_rules! has_conditions {
+    ($($ty:ty),* $(,)?) => {$(
+        impl HasConditions for $ty {
+            fn status_conditions(&self) -> &[Condition] {
+                self.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or_default()
+            }
+            fn status_conditions_mut(&mut self) -> &mut Vec<Condition> {
+                self.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new)
+            }
+            fn generation(&self) -> i64 {
+                self.metadata.generation.unwrap_or_default()
+            }
+        }
+    )*};
+}
+
+has_conditions!(
+    source::GitRepository,
+    source::OCIRepository,
+    source::Bucket,
+    source::HelmRepository,
+    source::HelmChart,
+    source::ExternalArtifact,
+    source_extensions::ArtifactGenerator,
+    kustomize::Kustomization,
+    helm::HelmRelease,
+    notification::Receiver,
+    image::ImageRepository,
+    image::ImagePolicy,
+    image::ImageUpdateAutomation,
+);

@@ -290,3 +290,48 @@ fn every_schema_is_structural() -> anyhow::Result<()> {
     assert!(errors.is_empty(), "{}", errors.join("\n"));
     Ok(())
 }
+
+/// The committed copies under `crates/flux-api/crds` equal the generated CRDs
+/// (compared as data, so YAML formatting changes do not matter; `cargo xtask crds --check`
+/// compares the text).
+#[test]
+fn committed_crds_are_fresh() -> anyhow::Result<()> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
+    let mut committed = BTreeSet::new();
+    for entry in
+        std::fs::read_dir(&dir).map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) == Some("yaml") {
+            committed.insert(
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+    }
+    let mut stale = Vec::new();
+    let mut generated = BTreeSet::new();
+    for crd in flux_api::crds::all_crds()? {
+        let name = flux_api::crds::crd_file_name(&crd);
+        generated.insert(name.clone());
+        match std::fs::read_to_string(dir.join(&name)) {
+            Ok(text) => {
+                if flux_object::yaml::parse_document(&text)? != crd {
+                    stale.push(format!("{name}: differs"));
+                }
+            }
+            Err(e) => stale.push(format!("{name}: {e}")),
+        }
+    }
+    for extra in committed.difference(&generated) {
+        stale.push(format!("{extra}: not generated any more"));
+    }
+    assert!(
+        stale.is_empty(),
+        "committed CRDs are stale, run `cargo xtask crds`:\n{}",
+        stale.join("\n")
+    );
+    Ok(())
+}
