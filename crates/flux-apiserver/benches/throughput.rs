@@ -16,7 +16,13 @@ use tower::ServiceExt;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-async fn send(router: &axum::Router, method: &str, uri: &str, ct: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), Error> {
+async fn send(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    ct: &str,
+    body: Vec<u8>,
+) -> Result<(u16, Vec<u8>), Error> {
     let req = Request::builder()
         .method(method)
         .uri(uri)
@@ -38,7 +44,12 @@ fn cm(name: &str, i: usize) -> Vec<u8> {
 
 const CMS: &str = "/api/v1/namespaces/default/configmaps";
 
-async fn creates(router: &axum::Router, n: usize, concurrency: usize, prefix: &str) -> Result<f64, Error> {
+async fn creates(
+    router: &axum::Router,
+    n: usize,
+    concurrency: usize,
+    prefix: &str,
+) -> Result<f64, Error> {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..concurrency {
@@ -46,9 +57,18 @@ async fn creates(router: &axum::Router, n: usize, concurrency: usize, prefix: &s
         let prefix = prefix.to_string();
         tasks.push(tokio::spawn(async move {
             for i in (w..n).step_by(concurrency) {
-                let (code, body) = send(&router, "POST", CMS, "application/json", cm(&format!("{prefix}-{i}"), i)).await?;
+                let (code, body) = send(
+                    &router,
+                    "POST",
+                    CMS,
+                    "application/json",
+                    cm(&format!("{prefix}-{i}"), i),
+                )
+                .await?;
                 if code != 201 {
-                    return Err::<(), Error>(format!("create {i}: {code} {}", String::from_utf8_lossy(&body)).into());
+                    return Err::<(), Error>(
+                        format!("create {i}: {code} {}", String::from_utf8_lossy(&body)).into(),
+                    );
                 }
             }
             Ok(())
@@ -70,9 +90,18 @@ async fn applies(router: &axum::Router, n: usize, concurrency: usize) -> Result<
                 // Half the applies create, half update an existing object.
                 let name = format!("ssa-{}", i / 2);
                 let uri = format!("{CMS}/{name}?fieldManager=bench&force=true");
-                let (code, body) = send(&router, "PATCH", &uri, "application/apply-patch+yaml", cm(&name, i)).await?;
+                let (code, body) = send(
+                    &router,
+                    "PATCH",
+                    &uri,
+                    "application/apply-patch+yaml",
+                    cm(&name, i),
+                )
+                .await?;
                 if code != 200 && code != 201 {
-                    return Err::<(), Error>(format!("apply {i}: {code} {}", String::from_utf8_lossy(&body)).into());
+                    return Err::<(), Error>(
+                        format!("apply {i}: {code} {}", String::from_utf8_lossy(&body)).into(),
+                    );
                 }
             }
             Ok(())
@@ -103,7 +132,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-async fn watch_fanout(router: &axum::Router, watchers: usize, events: usize) -> Result<(Duration, Duration, Duration), Error> {
+async fn watch_fanout(
+    router: &axum::Router,
+    watchers: usize,
+    events: usize,
+) -> Result<(Duration, Duration, Duration), Error> {
     let (code, _) = send(router, "POST", CMS, "application/json", cm("watched", 0)).await?;
     if code != 201 {
         return Err("create watched".into());
@@ -112,11 +145,23 @@ async fn watch_fanout(router: &axum::Router, watchers: usize, events: usize) -> 
     let mut streams = Vec::new();
     for _ in 0..watchers {
         // Start from "now": list to get the RV, then watch from it.
-        let (_, list) = send(router, "GET", &format!("{CMS}?limit=1"), "application/json", vec![]).await?;
+        let (_, list) = send(
+            router,
+            "GET",
+            &format!("{CMS}?limit=1"),
+            "application/json",
+            vec![],
+        )
+        .await?;
         let rv: Value = serde_json::from_slice(&list)?;
-        let rv = rv["metadata"]["resourceVersion"].as_str().unwrap_or("0").to_string();
+        let rv = rv["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or("0")
+            .to_string();
         let req = Request::builder()
-            .uri(format!("{CMS}?watch=1&fieldSelector=metadata.name%3Dwatched&resourceVersion={rv}"))
+            .uri(format!(
+                "{CMS}?watch=1&fieldSelector=metadata.name%3Dwatched&resourceVersion={rv}"
+            ))
             .body(Body::empty())?;
         let resp = router.clone().oneshot(req).await?;
         streams.push(resp.into_body().into_data_stream());
@@ -127,13 +172,17 @@ async fn watch_fanout(router: &axum::Router, watchers: usize, events: usize) -> 
             let mut latencies = Vec::new();
             let mut buf = Vec::new();
             while latencies.len() < events {
-                let Some(chunk) = stream.next().await else { break };
+                let Some(chunk) = stream.next().await else {
+                    break;
+                };
                 let Ok(chunk) = chunk else { break };
                 buf.extend_from_slice(&chunk);
                 while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = buf.drain(..=pos).collect();
                     if let Ok(ev) = serde_json::from_slice::<Value>(&line)
-                        && let Some(sent) = ev["object"]["data"]["sent"].as_str().and_then(|s| s.parse::<u64>().ok())
+                        && let Some(sent) = ev["object"]["data"]["sent"]
+                            .as_str()
+                            .and_then(|s| s.parse::<u64>().ok())
                     {
                         let now = epoch.elapsed().as_micros() as u64;
                         latencies.push(Duration::from_micros(now.saturating_sub(sent)));
@@ -146,8 +195,17 @@ async fn watch_fanout(router: &axum::Router, watchers: usize, events: usize) -> 
     tokio::time::sleep(Duration::from_millis(200)).await;
     for i in 0..events {
         let sent = epoch.elapsed().as_micros().to_string();
-        let patch = json!({"data": {"sent": sent, "i": i.to_string()}}).to_string().into_bytes();
-        send(router, "PATCH", &format!("{CMS}/watched"), "application/merge-patch+json", patch).await?;
+        let patch = json!({"data": {"sent": sent, "i": i.to_string()}})
+            .to_string()
+            .into_bytes();
+        send(
+            router,
+            "PATCH",
+            &format!("{CMS}/watched"),
+            "application/merge-patch+json",
+            patch,
+        )
+        .await?;
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let mut all = Vec::new();
@@ -155,10 +213,19 @@ async fn watch_fanout(router: &axum::Router, watchers: usize, events: usize) -> 
         all.extend(tokio::time::timeout(Duration::from_secs(30), r).await??);
     }
     if all.len() != watchers * events {
-        return Err(format!("watchers received {} of {} events", all.len(), watchers * events).into());
+        return Err(format!(
+            "watchers received {} of {} events",
+            all.len(),
+            watchers * events
+        )
+        .into());
     }
     all.sort();
-    Ok((percentile(&all, 0.5), percentile(&all, 0.99), percentile(&all, 1.0)))
+    Ok((
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        percentile(&all, 1.0),
+    ))
 }
 
 async fn run(quick: bool) -> Result<(), Error> {
@@ -179,14 +246,24 @@ async fn run(quick: bool) -> Result<(), Error> {
     println!("creates/s (SQLite WAL, 8 clients):    {rate:>10.0}   ({n_create} ConfigMaps)");
 
     let (t, items) = list_time(&rd, CMS).await?;
-    println!("list all ({items} objects, one page):  {:>10.1} ms", t.as_secs_f64() * 1e3);
+    println!(
+        "list all ({items} objects, one page):  {:>10.1} ms",
+        t.as_secs_f64() * 1e3
+    );
     let (t, items) = list_time(&rd, &format!("{CMS}?labelSelector=n%3D3")).await?;
-    println!("list with label selector ({items} hits):{:>10.1} ms", t.as_secs_f64() * 1e3);
+    println!(
+        "list with label selector ({items} hits):{:>10.1} ms",
+        t.as_secs_f64() * 1e3
+    );
     let start = Instant::now();
     let mut token = String::new();
     let mut pages = 0;
     loop {
-        let uri = if token.is_empty() { format!("{CMS}?limit=500") } else { format!("{CMS}?limit=500&continue={token}") };
+        let uri = if token.is_empty() {
+            format!("{CMS}?limit=500")
+        } else {
+            format!("{CMS}?limit=500&continue={token}")
+        };
         let (_, body) = send(&rd, "GET", &uri, "application/json", vec![]).await?;
         let v: Value = serde_json::from_slice(&body)?;
         pages += 1;
@@ -195,10 +272,15 @@ async fn run(quick: bool) -> Result<(), Error> {
             _ => break,
         }
     }
-    println!("list all in pages of 500 ({pages} pages):  {:>10.1} ms", start.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "list all in pages of 500 ({pages} pages):  {:>10.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
 
     let rate = applies(&rd, n_apply, 8).await?;
-    println!("SSA applies/s (SQLite WAL, 8 clients): {rate:>10.0}   ({n_apply} applies, half creates)");
+    println!(
+        "SSA applies/s (SQLite WAL, 8 clients): {rate:>10.0}   ({n_apply} applies, half creates)"
+    );
 
     let (p50, p99, max) = watch_fanout(&rd, 100, if quick { 20 } else { 200 }).await?;
     println!(
@@ -214,6 +296,8 @@ async fn run(quick: bool) -> Result<(), Error> {
 
 fn main() -> Result<(), Error> {
     let quick = std::env::args().any(|a| a == "--quick");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(quick))
 }

@@ -17,6 +17,7 @@ pub mod crd;
 pub mod defaults;
 pub mod discovery;
 pub mod object_meta;
+pub mod openapi;
 pub mod ownership;
 pub mod request;
 pub mod resources;

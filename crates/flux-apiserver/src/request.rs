@@ -159,7 +159,8 @@ pub enum Route {
     Groups,
     Group(String),
     GroupVersion(String, String),
-    OpenApi,
+    /// `/openapi/...`: the rest of the path (`v3`, `v3/apis/apps/v1`, `v2`).
+    OpenApi(String),
     Resource(ResourcePath),
     Unknown,
 }
@@ -189,7 +190,7 @@ pub fn route(path: &str, is_namespaced: impl Fn(&str, &str, &str) -> bool) -> Ro
         ["apis", g] => return Route::Group(g.to_string()),
         ["api", v] => return Route::GroupVersion(String::new(), v.to_string()),
         ["apis", g, v] => return Route::GroupVersion(g.to_string(), v.to_string()),
-        ["openapi", ..] => return Route::OpenApi,
+        ["openapi", rest @ ..] => return Route::OpenApi(rest.join("/")),
         _ => {}
     }
     let (group, version, rest) = match s.as_slice() {

@@ -551,6 +551,8 @@ pub struct GroupEntry {
 /// Every served resource, keyed by (group, version, plural). CRD types come and go at runtime.
 pub struct Registry {
     inner: RwLock<RegistryInner>,
+    /// Bumped whenever the served set changes (CRDs), for caches.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -583,7 +585,13 @@ impl Registry {
         }
         Self {
             inner: RwLock::new(inner),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Changes whenever a CRD is served or unserved.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceDef>> {
@@ -668,11 +676,15 @@ impl Registry {
         }
         sort_versions(entry);
         inner.crd_keys.insert(crd_name.to_string(), keys);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn unregister_crd(&self, crd_name: &str) {
         let mut inner = self.inner.write();
         remove_crd(&mut inner, crd_name);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -57,6 +57,8 @@ pub struct Api {
     pub body_limit: usize,
     /// What `/api` reports as the server address.
     pub server_address: parking_lot::RwLock<String>,
+    /// The OpenAPI documents for a registry generation.
+    openapi: parking_lot::Mutex<Option<(u64, Arc<crate::openapi::Index>)>>,
 }
 
 impl Api {
@@ -66,6 +68,7 @@ impl Api {
             registry: Registry::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             server_address: parking_lot::RwLock::new("127.0.0.1:6443".into()),
+            openapi: parking_lot::Mutex::new(None),
         };
         api.bootstrap()?;
         Ok(api)
@@ -318,9 +321,73 @@ async fn dispatch(api: Arc<Api>, req: Request) -> Result<Response, ApiError> {
                 .map(|v| json_response(200, &v))
                 .ok_or_else(ApiError::no_such_path)
         }
-        Route::OpenApi | Route::Unknown => Err(ApiError::no_such_path()),
+        Route::OpenApi(rest) => {
+            get_only(req.method())?;
+            openapi_response(&api, &rest, req.uri().query())
+        }
+        Route::Unknown => Err(ApiError::no_such_path()),
         Route::Resource(rp) => resource(api.clone(), rp, req).await,
     }
+}
+
+impl Api {
+    fn openapi_index(&self) -> Arc<crate::openapi::Index> {
+        let generation = self.registry.generation();
+        let mut cache = self.openapi.lock();
+        if let Some((g, index)) = cache.as_ref()
+            && *g == generation
+        {
+            return index.clone();
+        }
+        let index = Arc::new(crate::openapi::build_index(&self.registry));
+        *cache = Some((generation, index.clone()));
+        index
+    }
+}
+
+fn openapi_response(api: &Api, rest: &str, query: Option<&str>) -> Result<Response, ApiError> {
+    if rest == "v3" {
+        return Ok(json_response(200, &api.openapi_index().root()));
+    }
+    let Some(key) = rest.strip_prefix("v3/") else {
+        // /openapi/v2 is protobuf-only for kubectl: answer 404 as the wire notes advise.
+        return Err(ApiError::no_such_path());
+    };
+    let index = api.openapi_index();
+    let (hash, bytes) = index
+        .documents
+        .get(key)
+        .ok_or_else(ApiError::no_such_path)?;
+    let asked = query
+        .into_iter()
+        .flat_map(|q| url::form_urlencoded::parse(q.as_bytes()))
+        .find(|(k, _)| k == "hash")
+        .map(|(_, v)| v.into_owned());
+    let mut resp = Response::new(Body::from(bytes.as_ref().clone()));
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{hash}\"")) {
+        headers.insert(header::ETAG, etag);
+    }
+    if asked.as_deref() == Some(hash.as_str()) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, immutable"),
+        );
+        headers.insert(
+            header::EXPIRES,
+            HeaderValue::from_static("Fri, 01 Jan 2100 00:00:00 GMT"),
+        );
+    } else {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache, private"),
+        );
+    }
+    Ok(resp)
 }
 
 async fn resource(api: Arc<Api>, rp: ResourcePath, req: Request) -> Result<Response, ApiError> {

@@ -125,17 +125,13 @@ async fn kubectl_create_get_label_apply_delete() -> anyhow::Result<()> {
         return Ok(());
     };
     let dir = server.dir.path();
-    // No OpenAPI v3 is served yet, so kubectl's client-side validation is switched off
-    // (--validate=false sends fieldValidation=Ignore).
     let cm = write(
         dir,
         "cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  labels:\n    app: web\ndata:\n  a: \"1\"\n",
     )?;
     assert_eq!(
-        k.ok(&["create", "--validate=false", "-f", &cm])
-            .await?
-            .trim(),
+        k.ok(&["create", "-f", &cm]).await?.trim(),
         "configmap/settings created"
     );
     let other = write(
@@ -144,12 +140,10 @@ async fn kubectl_create_get_label_apply_delete() -> anyhow::Result<()> {
         r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"other","labels":{"app":"db"}}}"#,
     )?;
     assert_eq!(
-        k.ok(&["create", "--validate=false", "-f", &other])
-            .await?
-            .trim(),
+        k.ok(&["create", "-f", &other]).await?.trim(),
         "configmap/other created"
     );
-    let dup = k.fails(&["create", "--validate=false", "-f", &cm]).await?;
+    let dup = k.fails(&["create", "-f", &cm]).await?;
     assert!(
         dup.contains("AlreadyExists") && dup.contains("configmaps \"settings\" already exists"),
         "{dup}"
@@ -226,8 +220,8 @@ async fn kubectl_create_get_label_apply_delete() -> anyhow::Result<()> {
         serde_json::json!({"a": "1", "b": "2", "c": "3"})
     );
 
-    // Client-side apply (no OpenAPI served yet, so --validate=false): create, then a
-    // 3-way strategic merge re-apply.
+    // Client-side apply: create, then a 3-way strategic merge re-apply (kubectl reads the
+    // patch metadata from /openapi/v3).
     let dep = |image: &str| {
         format!(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: api\n  template:\n    metadata:\n      labels:\n        app: api\n    spec:\n      containers:\n      - name: app\n        image: {image}\n"
@@ -235,16 +229,12 @@ async fn kubectl_create_get_label_apply_delete() -> anyhow::Result<()> {
     };
     let path = write(dir, "dep.yaml", &dep("nginx:1.27"))?;
     assert_eq!(
-        k.ok(&["apply", "--validate=false", "-f", &path])
-            .await?
-            .trim(),
+        k.ok(&["apply", "-f", &path]).await?.trim(),
         "deployment.apps/api created"
     );
     let path = write(dir, "dep.yaml", &dep("nginx:1.28"))?;
     assert_eq!(
-        k.ok(&["apply", "--validate=false", "-f", &path])
-            .await?
-            .trim(),
+        k.ok(&["apply", "-f", &path]).await?.trim(),
         "deployment.apps/api configured"
     );
     let image = k
@@ -310,7 +300,7 @@ async fn kubectl_get_watch_prints_events() -> anyhow::Result<()> {
         "w.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\n",
     )?;
-    k.ok(&["create", "--validate=false", "-f", &cm]).await?;
+    k.ok(&["create", "-f", &cm]).await?;
     k.ok(&["label", "cm", "watched", "x=y"]).await?;
     k.ok(&["delete", "cm", "watched"]).await?;
     let mut got = Vec::new();
@@ -345,9 +335,7 @@ async fn kubectl_server_side_apply_conflicts_and_force() -> anyhow::Result<()> {
         )
     };
     let path = write(dir, "ssa.yaml", &cm("1"))?;
-    let out = k
-        .ok(&["apply", "--server-side", "--validate=false", "-f", &path])
-        .await?;
+    let out = k.ok(&["apply", "--server-side", "-f", &path]).await?;
     assert_eq!(out.trim(), "configmap/ssa serverside-applied");
     k.ok(&[
         "patch",
@@ -360,9 +348,7 @@ async fn kubectl_server_side_apply_conflicts_and_force() -> anyhow::Result<()> {
     ])
     .await?;
     let path = write(dir, "ssa.yaml", &cm("2"))?;
-    let err = k
-        .fails(&["apply", "--server-side", "--validate=false", "-f", &path])
-        .await?;
+    let err = k.fails(&["apply", "--server-side", "-f", &path]).await?;
     assert!(
         err.contains("conflict with \"kubectl-patch\"") && err.contains(".data.a"),
         "{err}"
@@ -402,5 +388,20 @@ async fn kubectl_server_side_apply_conflicts_and_force() -> anyhow::Result<()> {
             .await?,
         "2"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_explain_reads_openapi_v3() -> anyhow::Result<()> {
+    let Some((_server, k)) = setup().await? else {
+        return Ok(());
+    };
+    let out = k.ok(&["explain", "deployment.spec.replicas"]).await?;
+    assert!(
+        out.contains("GROUP:      apps") && out.contains("FIELD: replicas <integer>"),
+        "{out}"
+    );
+    let out = k.ok(&["explain", "configmap"]).await?;
+    assert!(out.contains("ConfigMap holds configuration data"), "{out}");
     Ok(())
 }
