@@ -41,7 +41,11 @@ fn collect(dir: &Path, base: &Path, out: &mut Vec<(String, String)>) {
         if p.is_dir() {
             collect(&p, base, out);
         } else if let Ok(text) = std::fs::read_to_string(&p) {
-            let rel = p.strip_prefix(base).unwrap_or(&p).to_string_lossy().to_string();
+            let rel = p
+                .strip_prefix(base)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .to_string();
             out.push((rel, text));
         }
     }
@@ -50,12 +54,20 @@ fn collect(dir: &Path, base: &Path, out: &mut Vec<(String, String)>) {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let chart = Path::new(args.get(1).map(String::as_str).unwrap_or("."));
-    let values: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(args.get(2).map(String::as_str).unwrap_or("values.json"))?)?;
+    let values: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        args.get(2).map(String::as_str).unwrap_or("values.json"),
+    )?)?;
     let iterations: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(200);
-    let name = chart.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let name = chart
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let mut files = Vec::new();
-    collect(&chart.join("templates"), chart.parent().unwrap_or(chart), &mut files);
+    collect(
+        &chart.join("templates"),
+        chart.parent().unwrap_or(chart),
+        &mut files,
+    );
     files.sort();
 
     let mut funcs = sprig_funcs();
@@ -80,12 +92,17 @@ fn main() -> anyhow::Result<()> {
     funcs.insert(
         "toYaml".into(),
         func(|_, a| {
-            Ok(gotemplate::sprig::to_pretty_json_string(a.first().unwrap_or(&Value::Nil))
-                .unwrap_or_default()
-                .into())
+            Ok(
+                gotemplate::sprig::to_pretty_json_string(a.first().unwrap_or(&Value::Nil))
+                    .unwrap_or_default()
+                    .into(),
+            )
         }),
     );
-    funcs.insert("required".into(), func(|_, a| Ok(a.get(1).cloned().unwrap_or_default())));
+    funcs.insert(
+        "required".into(),
+        func(|_, a| Ok(a.get(1).cloned().unwrap_or_default())),
+    );
     funcs.insert("lookup".into(), func(|_, _| Ok(Value::map(Map::new()))));
 
     let t0 = Instant::now();
@@ -104,15 +121,28 @@ fn main() -> anyhow::Result<()> {
     data.insert("Values".into(), Value::from_json(&values));
     let release = serde_json::json!({"Name": "bench", "Namespace": "default", "Service": "Helm", "IsInstall": true, "IsUpgrade": false, "Revision": 1});
     data.insert("Release".into(), Value::from_json_ints(&release));
-    data.insert("Chart".into(), Value::from_json(&serde_json::json!({"Name": name, "Version": "1.0.0", "AppVersion": "1.0.0"})));
+    data.insert(
+        "Chart".into(),
+        Value::from_json(
+            &serde_json::json!({"Name": name, "Version": "1.0.0", "AppVersion": "1.0.0"}),
+        ),
+    );
     let mut caps = Map::new();
     caps.insert("KubeVersion".into(), Value::from_json(&serde_json::json!({"Version": "v1.33.0", "GitVersion": "v1.33.0", "Major": "1", "Minor": "33"})));
-    caps.insert("APIVersions".into(), Value::object(ApiVersions(vec!["v1".into(), "apps/v1".into()])));
+    caps.insert(
+        "APIVersions".into(),
+        Value::object(ApiVersions(vec!["v1".into(), "apps/v1".into()])),
+    );
     data.insert("Capabilities".into(), Value::map(caps));
     let targets: Vec<&String> = files
         .iter()
         .map(|(p, _)| p)
-        .filter(|p| !Path::new(p).file_name().is_some_and(|f| f.to_string_lossy().starts_with('_')) && !p.ends_with("NOTES.txt"))
+        .filter(|p| {
+            !Path::new(p)
+                .file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with('_'))
+                && !p.ends_with("NOTES.txt")
+        })
         .collect();
 
     let mut bytes = 0usize;
@@ -121,7 +151,12 @@ fn main() -> anyhow::Result<()> {
     for i in 0..iterations {
         for p in &targets {
             let mut d = data.clone();
-            d.insert("Template".into(), Value::from_json(&serde_json::json!({"Name": p, "BasePath": format!("{name}/templates")})));
+            d.insert(
+                "Template".into(),
+                Value::from_json(
+                    &serde_json::json!({"Name": p, "BasePath": format!("{name}/templates")}),
+                ),
+            );
             match t.execute(p, &Value::map(d)) {
                 Ok(s) => bytes += s.len(),
                 Err(e) => {

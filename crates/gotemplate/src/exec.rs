@@ -344,6 +344,10 @@ impl<'t> Exec<'t> {
             Node::With(b) => self.walk_if_with(f, b, dot, out, true),
             Node::Range(b) => self.walk_range(f, b, dot, out),
             Node::Template { pos, name, pipe } => {
+                let text = TemplateText(name, pipe.as_ref());
+                let Some(def) = self.lookup(name) else {
+                    return Err(f.err(*pos, &text, format!("template {name:?} not defined")));
+                };
                 let data = match pipe {
                     Some(p) => {
                         let mark = f.vars.len();
@@ -352,10 +356,6 @@ impl<'t> Exec<'t> {
                         v
                     }
                     None => Value::Nil,
-                };
-                let text = TemplateText(name, pipe.as_ref());
-                let Some(def) = self.lookup(name) else {
-                    return Err(f.err(*pos, &text, format!("template {name:?} not defined")));
                 };
                 self.run(def, &data, out, Some((f, *pos, &text)))
                     .map_err(Signal::from)
@@ -510,7 +510,15 @@ impl<'t> Exec<'t> {
         for v in &pipe.decl {
             if pipe.is_assign {
                 if !f.set_var(v, value.clone()) {
-                    return Err(f.err(pipe.pos, pipe, format!("undefined variable: {v}")));
+                    let at = pipe
+                        .cmds
+                        .last()
+                        .and_then(|c| c.args.last())
+                        .map(last_evaluated);
+                    return Err(match at {
+                        Some(a) => f.err(a.pos(), a, format!("undefined variable: {v}")),
+                        None => f.err(pipe.pos, pipe, format!("undefined variable: {v}")),
+                    });
                 }
             } else {
                 f.vars.push((v.clone(), value.clone()));

@@ -25,6 +25,8 @@ pub(crate) enum Tok {
     Declare,
     Assign,
     Comma,
+    /// Any other printable ASCII character (the parser reports it as unexpected).
+    Other(char),
     Eof,
 }
 
@@ -101,6 +103,7 @@ impl Tok {
             Tok::Declare => ":=".into(),
             Tok::Assign => "=".into(),
             Tok::Comma => ",".into(),
+            Tok::Other(c) => c.to_string(),
         };
         if val.chars().count() > 10 {
             let head: String = val.chars().take(10).collect();
@@ -136,6 +139,8 @@ fn is_alnum(c: char) -> bool {
 }
 
 struct Lexer<'a> {
+    name: &'a str,
+    action_line: usize,
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -145,8 +150,10 @@ struct Lexer<'a> {
 }
 
 /// Tokenizes a whole template source.
-pub(crate) fn lex(src: &str) -> Result<Vec<Token>, LexError> {
+pub(crate) fn lex(name: &str, src: &str) -> Result<Vec<Token>, LexError> {
     let mut l = Lexer {
+        name,
+        action_line: 1,
         src,
         bytes: src.as_bytes(),
         pos: 0,
@@ -244,6 +251,7 @@ impl<'a> Lexer<'a> {
             }
             let _ = after_space;
             self.emit(Tok::LeftDelim, delim_start);
+            self.action_line = self.line;
             trim_next_text = self.lex_inside_action()?;
         }
     }
@@ -278,7 +286,10 @@ impl<'a> Lexer<'a> {
             }
             let start = self.pos;
             let Some(c) = self.src[self.pos..].chars().next() else {
-                return self.err("unclosed action");
+                return self.err(format!(
+                    "unclosed action started at {}:{}",
+                    self.name, self.action_line
+                ));
             };
             match c {
                 ' ' | '\t' | '\r' | '\n' => {
@@ -399,6 +410,10 @@ impl<'a> Lexer<'a> {
                     };
                     self.pos = end;
                     self.emit(tok, start);
+                }
+                other if other.is_ascii_graphic() => {
+                    self.pos += 1;
+                    self.emit(Tok::Other(other), start);
                 }
                 other => {
                     return self.err(format!(

@@ -177,7 +177,7 @@ impl Templates {
         source: &str,
     ) -> Result<Vec<(String, Arc<TemplateDef>)>, Error> {
         let is_func = |f: &str| self.has_func(f);
-        let parsed = parse::parse(source, &is_func).map_err(|e| Error::Parse {
+        let parsed = parse::parse(name, source, &is_func).map_err(|e| Error::Parse {
             name: name.to_string(),
             line: e.line,
             message: e.message,

@@ -215,8 +215,12 @@ struct Parser<'a> {
 type PResult<T> = Result<T, ParseFailure>;
 
 /// Parses a template source. `is_func` says whether an identifier names a function.
-pub(crate) fn parse(src: &str, is_func: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseFailure> {
-    let toks = lex(src).map_err(|e| ParseFailure {
+pub(crate) fn parse(
+    name: &str,
+    src: &str,
+    is_func: &dyn Fn(&str) -> bool,
+) -> Result<Parsed, ParseFailure> {
+    let toks = lex(name, src).map_err(|e| ParseFailure {
         line: e.line,
         message: e.message,
     })?;
@@ -545,7 +549,7 @@ impl<'a> Parser<'a> {
                     (ControlKind::If, Tok::Keyword(Keyword::If)) => Some(ControlKind::If),
                     (ControlKind::With, Tok::Keyword(Keyword::With)) => Some(ControlKind::With),
                     (_, Tok::Keyword(Keyword::If | Keyword::With)) => {
-                        return self.unexpected(&nt, context);
+                        return self.unexpected(&nt, "input");
                     }
                     _ => None,
                 };
@@ -597,9 +601,6 @@ impl<'a> Parser<'a> {
                 Tok::Declare | Tok::Assign => {
                     self.next();
                     is_assign = nt.tok == Tok::Assign;
-                    if is_assign && !self.vars.iter().any(|x| **x == *vname) {
-                        return self.fail(format!("undefined variable {vname:?}"));
-                    }
                     decl.push(Arc::<str>::from(vname.as_str()));
                 }
                 Tok::Comma if allow_decl && context == "range" => {
@@ -615,6 +616,7 @@ impl<'a> Parser<'a> {
                             decl.push(Arc::<str>::from(vname.as_str()));
                             decl.push(Arc::<str>::from(vname2.as_str()));
                         }
+                        Tok::Comma => return self.fail("too many declarations in range"),
                         _ => return self.unexpected(&op, "range"),
                     }
                 }
@@ -905,7 +907,7 @@ fn parse_number(text: &str) -> Result<Literal, String> {
                 let v = if neg { -v } else { v };
                 i64::try_from(v)
                     .map(Literal::Int)
-                    .map_err(|_| format!("{text} overflows int"))
+                    .map_err(|_| format!("illegal number syntax: {text:?}"))
             }
             Err(_) => Err(format!("illegal number syntax: {text:?}")),
         };

@@ -178,3 +178,82 @@ fn execution_errors_match_helm() {
         diffs.join("\n")
     );
 }
+
+/// Helm's `cleanupParseError`: `parse error at (LOCATION): LAST-PART`.
+fn helm_parse_error(ours: &gotemplate::Error) -> String {
+    let text = ours.to_string();
+    let tokens: Vec<&str> = text.split(": ").collect();
+    if tokens.len() < 2 {
+        return text;
+    }
+    format!(
+        "parse error at ({}): {}",
+        tokens[1],
+        tokens[tokens.len() - 1]
+    )
+}
+
+/// Templates from `differential/parse_errors.txt` fail (or render) exactly as in helm,
+/// after helm's own rewording of parse errors.
+#[test]
+fn parse_errors_match_helm() {
+    let Some(helm) = helm_binary() else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("helm binary not found (set HELM or provide ../shared/tools/get-helm)");
+        }
+        eprintln!("skipping: helm binary not found (set HELM)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("gotemplate-perr-{}", std::process::id()));
+    let chart = dir.join("c");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    let cases: Vec<&str> = include_str!("differential/parse_errors.txt")
+        .split("\n----\n")
+        .map(|c| c.trim_end_matches('\n'))
+        .collect();
+    let mut diffs = Vec::new();
+    for case in &cases {
+        let text = format!("{case}\n");
+        std::fs::write(chart.join("templates/x.yaml"), &text).unwrap();
+        let out = Command::new(&helm)
+            .args(["template", "r"])
+            .arg(&chart)
+            .output()
+            .unwrap();
+        let helm_msg = if out.status.success() {
+            "OK".to_string()
+        } else {
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("Error: ")
+                .to_string()
+        };
+        let mut t = Templates::new(sprig_funcs());
+        t.set_missing_key(MissingKey::Zero);
+        let ours = match t.parse("c/templates/x.yaml", &text) {
+            Err(e) => helm_parse_error(&e),
+            Ok(()) => match t.execute("c/templates/x.yaml", &Value::map(Map::new())) {
+                Err(e) => e.to_string(),
+                Ok(_) => "OK".to_string(),
+            },
+        };
+        if ours != helm_msg {
+            diffs.push(format!("case {case:?}\n  helm: {helm_msg}\n  ours: {ours}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        diffs.is_empty(),
+        "{} of {} parse cases differ from helm:\n{}",
+        diffs.len(),
+        cases.len(),
+        diffs.join("\n")
+    );
+}
