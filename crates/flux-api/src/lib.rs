@@ -19,6 +19,7 @@ pub mod notification;
 pub mod object;
 pub mod source;
 pub mod source_extensions;
+pub mod validation;
 
 pub use duration::{DurationError, GoDuration, TimeoutDuration};
 pub use object::{

@@ -189,8 +189,8 @@ const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "s
 
 /// Parses a Flux object into its typed form.
 ///
-/// Unknown fields, wrong types, invalid durations or enum values and missing required
-/// fields are reported with the dotted path of the field, e.g.
+/// Unknown fields, wrong types, invalid durations or enum values, missing required
+/// fields and violated patterns, lengths, item counts and ranges of the CRD schema are reported with the dotted path of the field, e.g.
 /// `GitRepository flux-system/podinfo: spec.urll: unknown field (did you mean `url`?)`.
 pub fn parse_object(value: &Value) -> Result<FluxObject, ParseError> {
     let obj = value.as_object().ok_or(ParseError::NotAnObject {
@@ -233,12 +233,30 @@ pub fn parse_object(value: &Value) -> Result<FluxObject, ParseError> {
             reason: "unknown field".into(),
         });
     }
-    parse_kind(kind, value, &name).unwrap_or_else(|| {
+    let object = parse_kind(kind, value, &name).unwrap_or_else(|| {
         Err(ParseError::UnknownKind {
             api_version: api_version.to_string(),
             kind: kind.to_string(),
         })
-    })
+    })?;
+    let violations = crate::validation::validate_constraints(kind, value);
+    if let Some(first) = violations.first() {
+        let more = match violations.len() {
+            1 => String::new(),
+            n => format!(
+                " (and {} more violation{})",
+                n - 1,
+                if n == 2 { "" } else { "s" }
+            ),
+        };
+        return Err(ParseError::InvalidField {
+            kind: kind.to_string(),
+            name,
+            path: first.path.clone(),
+            reason: format!("{}{more}", first.reason),
+        });
+    }
+    Ok(object)
 }
 
 fn deserialize<T: serde::de::DeserializeOwned>(

@@ -256,3 +256,17 @@ fn every_served_kind_parses_a_minimal_object() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn schema_constraints_name_their_path() -> anyhow::Result<()> {
+    let (path, reason, _) = field_error(parse_edited(
+        "https://github.com/stefanprodan/podinfo",
+        "git@github.com:stefanprodan/podinfo.git",
+    )?)?;
+    assert_eq!(path, "spec.url");
+    assert!(
+        reason.contains("does not match ^(http|https|ssh)://.*$"),
+        "{reason}"
+    );
+    Ok(())
+}
