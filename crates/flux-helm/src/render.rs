@@ -663,12 +663,15 @@ fn all_templates(
     next
 }
 
-/// Parse order: fewer path segments first, then lexical.
+/// Helm's parse and execution order: `sort.Reverse(byPathLen)`, i.e. more
+/// path segments first and, within a depth, reverse lexical order. Parsing
+/// later wins for a repeated `define`, so a parent chart's definitions
+/// override its subcharts'.
 fn sort_templates(names: &mut [String]) {
     names.sort_by(|a, b| {
         let ca = a.matches('/').count();
         let cb = b.matches('/').count();
-        ca.cmp(&cb).then_with(|| a.cmp(b))
+        cb.cmp(&ca).then_with(|| b.cmp(a))
     });
 }
 

@@ -134,3 +134,150 @@ fn helm_and_flux_helm_render_the_same_documents() {
         failures.join("\n")
     );
 }
+
+struct ChartCase {
+    name: &'static str,
+    files: &'static [(&'static str, &'static str)],
+    set: &'static [&'static str],
+}
+
+/// Whole charts: subcharts, globals, conditions, tags, aliases, imports,
+/// define precedence, library charts, hooks and ordering, `.Files`.
+const CHART_CASES: &[ChartCase] = &[
+    ChartCase {
+        name: "define-precedence-and-subchart-values",
+        files: &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: demo\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: 0.1.0\n",
+            ),
+            (
+                "values.yaml",
+                "global:\n  g: parent\nsub:\n  x: from-parent\n",
+            ),
+            ("templates/_h.tpl", "{{ define \"shared\" }}parent{{ end }}"),
+            (
+                "templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: top\ndata:\n  shared: {{ include \"shared\" . }}\n  subx: {{ .Values.sub.x }}\n  suby: {{ .Values.sub.y | quote }}\n",
+            ),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            ),
+            (
+                "charts/sub/values.yaml",
+                "x: default\ny: sub-default\nglobal:\n  g: sub\n  h: sub-only\n",
+            ),
+            (
+                "charts/sub/templates/_h.tpl",
+                "{{ define \"shared\" }}sub{{ end }}",
+            ),
+            (
+                "charts/sub/templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\ndata:\n  shared: {{ include \"shared\" . }}\n  x: {{ .Values.x }}\n  g: {{ .Values.global.g }}\n  h: {{ .Values.global.h }}\n",
+            ),
+        ],
+        set: &["sub.x=from-set"],
+    },
+    ChartCase {
+        name: "conditions-tags-aliases-imports",
+        files: &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: demo\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: 0.1.0\n  alias: one\n  tags: [front]\n  import-values:\n  - data\n  - child: nested\n    parent: imported\n- name: sub\n  version: 0.1.0\n  alias: two\n  condition: two.enabled\n- name: sub\n  version: 0.1.0\n  alias: three\n  tags: [back]\n",
+            ),
+            (
+                "values.yaml",
+                "tags:\n  back: false\ntwo:\n  enabled: false\nimported:\n  keep: parent\n",
+            ),
+            (
+                "templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: top\ndata:\n  v: {{ .Values | toJson | quote }}\n",
+            ),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            ),
+            (
+                "charts/sub/values.yaml",
+                "exports:\n  data:\n    exported: yes\nnested:\n  keep: child\n  other: child\n",
+            ),
+            (
+                "charts/sub/templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Chart.Name }}\n",
+            ),
+        ],
+        set: &["two.enabled=true"],
+    },
+    ChartCase {
+        name: "hooks-order-files-library",
+        files: &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: demo\nversion: 1.0.0\ndependencies:\n- name: lib\n  version: 0.1.0\n",
+            ),
+            ("files/a.txt", "alpha\n"),
+            ("files/b.txt", "beta"),
+            (
+                "templates/all.yaml",
+                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n---\n# just a comment\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n{{ (.Files.Glob \"files/*\").AsSecrets | indent 2 }}\n---\napiVersion: example.com/v1\nkind: Zeta\nmetadata:\n  name: z\n---\napiVersion: example.com/v1\nkind: Alpha\nmetadata:\n  name: a\n---\n{{ include \"lib.cm\" . }}\n",
+            ),
+            (
+                "charts/lib/Chart.yaml",
+                "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n",
+            ),
+            (
+                "charts/lib/templates/_cm.tpl",
+                "{{ define \"lib.cm\" }}apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lib-{{ .Chart.Name }}\ndata:\n  lines: {{ .Files.Lines \"files/a.txt\" | toJson | quote }}{{ end }}",
+            ),
+        ],
+        set: &[],
+    },
+];
+
+#[test]
+fn helm_and_flux_helm_render_the_same_charts() {
+    let Some(helm) = helm_or_skip() else { return };
+    let mut failures = Vec::new();
+    for case in CHART_CASES {
+        let c = ChartDir::new("demo", case.files);
+        let mut cmd = Command::new(&helm);
+        cmd.args(["template", "demo"]).arg(c.path()).args([
+            "-n",
+            "demo-ns",
+            "--kube-version",
+            "1.33.0",
+        ]);
+        for s in case.set {
+            cmd.args(["--set", s]);
+        }
+        let out = cmd.output().expect("run helm");
+        let want = if out.status.success() {
+            Ok(
+                flux_object::yaml::parse_documents(&String::from_utf8_lossy(&out.stdout))
+                    .expect("helm output is YAML"),
+            )
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        };
+        let got = render(&c.path(), &[], case.set, |_| {})
+            .map_err(|e| e.to_string())
+            .and_then(|o| {
+                flux_object::yaml::parse_documents(&o)
+                    .map_err(|e| format!("our output is not YAML: {e}\n{o}"))
+            });
+        match (&want, &got) {
+            (Ok(w), Ok(g)) if w == g => {}
+            _ => failures.push(format!(
+                "case {}:\n  helm: {want:?}\n  ours: {got:?}",
+                case.name
+            )),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
