@@ -111,7 +111,8 @@ fn main() -> anyhow::Result<()> {
     t.set_missing_key(MissingKey::Zero);
     let mut parse_errors = 0;
     for (path, text) in &files {
-        if t.parse(path, text).is_err() {
+        if let Err(e) = t.parse(path, text) {
+            eprintln!("{e}");
             parse_errors += 1;
         }
     }

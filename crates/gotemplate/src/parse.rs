@@ -912,13 +912,36 @@ fn parse_number(text: &str) -> Result<Literal, String> {
             Err(_) => Err(format!("illegal number syntax: {text:?}")),
         };
     }
-    if is_hex {
-        return Err(format!("hexadecimal floats are not supported: {text}"));
+    if let Some(h) = lower.strip_prefix("0x") {
+        let f = parse_hex_float(h).ok_or_else(|| format!("illegal number syntax: {text:?}"))?;
+        return Ok(Literal::Float(if neg { -f } else { f }));
     }
     match lower.parse::<f64>() {
         Ok(f) => Ok(Literal::Float(if neg { -f } else { f })),
         Err(_) => Err(format!("illegal number syntax: {text:?}")),
     }
+}
+
+/// A hexadecimal float body after `0x`: `1p60`, `1.8p1`, `.8p0`.
+fn parse_hex_float(h: &str) -> Option<f64> {
+    let (mant, exp) = match h.split_once('p') {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (h, 0),
+    };
+    let (int_part, frac_part) = mant.split_once('.').unwrap_or((mant, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int_part.chars() {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac_part.chars() {
+        v += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    Some(v * 2f64.powi(exp))
 }
 
 /// Go's `strconv.Unquote` for "…" and `…` literals.

@@ -20,6 +20,12 @@ fn text_and_fields() {
     );
     check(r#"{{ "a\tb" }} {{ `raw\n` }}"#, "{}", "a\tb raw\\n");
     check("{{ true }} {{ false }}", "{}", "true false");
+    // hexadecimal floats (used by real charts: `mulf $x 0x1p60`), hex ints, underscores
+    check(
+        "{{ 0x1p60 }} {{ 0x1.8p1 }} {{ 0x1e }} {{ 1_000 }} {{ 0o17 }} {{ 0b101 }}",
+        "{}",
+        "1.152921504606847e+18 3 30 1000 15 5",
+    );
 }
 
 #[test]
