@@ -151,7 +151,7 @@ fn write_go_json_string(out: &mut String, s: &str) {
 }
 
 /// Write a JSON value as Go's encoding/json would (object keys sorted, HTML escaped).
-fn write_go_json(out: &mut String, v: &Value) {
+pub(crate) fn write_go_json(out: &mut String, v: &Value) {
     match v {
         Value::String(s) => write_go_json_string(out, s),
         Value::Array(items) => {

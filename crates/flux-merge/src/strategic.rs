@@ -18,7 +18,10 @@ use crate::schema::TypeRef;
 mod create;
 mod order;
 
-pub use create::{create_three_way_patch, create_two_way_patch};
+pub use create::{
+    LAST_APPLIED_ANNOTATION, create_apply_patch, create_three_way_patch, create_two_way_patch,
+    with_last_applied,
+};
 
 pub(crate) const DIRECTIVE: &str = "$patch";
 pub(crate) const RETAIN_KEYS: &str = "$retainKeys";
@@ -69,6 +72,8 @@ pub enum Error {
     },
     #[error("at {path}: the configuration and the live object changed this field differently")]
     Conflict { path: String },
+    #[error("the last-applied-configuration annotation is not valid JSON: {reason}")]
+    LastApplied { reason: String },
     #[error("at {path}: the patch list does not follow the order in `$setElementOrder/{field}`")]
     SetElementOrderMismatch { path: String, field: String },
 }

@@ -11,6 +11,82 @@ use super::{
 };
 use crate::schema::TypeRef;
 
+/// The annotation in which `kubectl apply` keeps the configuration it last applied.
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// `config` as `kubectl apply` sends it: with the last-applied annotation set to the JSON of
+/// the configuration itself (Go's encoding: sorted keys, HTML-escaped, a trailing newline, and
+/// an `annotations: {}` left behind when the configuration had none).
+pub fn with_last_applied(config: &Value) -> Result<Value, Error> {
+    let Value::Object(_) = config else {
+        return Err(Error::OriginalNotObject);
+    };
+    let mut modified = config.clone();
+    let annotations = annotations_mut(&mut modified)?;
+    annotations.shift_remove(LAST_APPLIED_ANNOTATION);
+    let mut text = String::new();
+    crate::fieldpath::write_go_json(&mut text, &modified);
+    text.push('\n');
+    annotations_mut(&mut modified)?
+        .insert(LAST_APPLIED_ANNOTATION.to_string(), Value::String(text));
+    Ok(modified)
+}
+
+fn annotations_mut(object: &mut Value) -> Result<&mut Map<String, Value>, Error> {
+    let wrong = |found: &Value| Error::WrongType {
+        path: ".metadata.annotations".into(),
+        expected: "an object",
+        found: super::kind_name(found),
+    };
+    let Some(root) = object.as_object_mut() else {
+        return Err(Error::OriginalNotObject);
+    };
+    let metadata = root
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if metadata.is_null() {
+        *metadata = Value::Object(Map::new());
+    }
+    let Value::Object(metadata) = metadata else {
+        return Err(wrong(metadata));
+    };
+    let annotations = metadata
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if annotations.is_null() {
+        *annotations = Value::Object(Map::new());
+    }
+    match annotations {
+        Value::Object(m) => Ok(m),
+        other => Err(wrong(other)),
+    }
+}
+
+/// The patch `kubectl apply` sends to update `live` to `config`: a three-way patch from the
+/// configuration recorded in `live`'s last-applied annotation (absent: nothing applied
+/// before), the configuration with its new annotation, and `live`.
+pub fn create_apply_patch(
+    live: &Value,
+    config: &Value,
+    schema: Option<TypeRef<'_>>,
+    overwrite: bool,
+) -> Result<Value, Error> {
+    let original = match live
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(LAST_APPLIED_ANNOTATION))
+        .and_then(Value::as_str)
+    {
+        Some(text) if !text.trim().is_empty() => {
+            serde_json::from_str(text).map_err(|e| Error::LastApplied {
+                reason: e.to_string(),
+            })?
+        }
+        _ => Value::Null,
+    };
+    let modified = with_last_applied(config)?;
+    create_three_way_patch(&original, &modified, live, schema, overwrite)
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct DiffOptions {
     /// Emit `$setElementOrder` lists.
@@ -676,6 +752,43 @@ mod tests {
         let again =
             create_three_way_patch(&new_config, &new_config, &result, schema, true).expect("3-way");
         assert_eq!(apply(&result, &again, schema).expect("apply"), result);
+    }
+
+    #[test]
+    fn kubectl_apply_flow_with_last_applied_annotation() {
+        let schema = for_kind("v1", "ConfigMap");
+        let v1 = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"},
+                        "data": {"a": "1", "b": "<2>"}});
+        // First apply creates the object with the annotation.
+        let created = with_last_applied(&v1).expect("annotate");
+        assert_eq!(
+            created["metadata"]["annotations"][LAST_APPLIED_ANNOTATION],
+            "{\"apiVersion\":\"v1\",\"data\":{\"a\":\"1\",\"b\":\"\\u003c2\\u003e\"},\"kind\":\"ConfigMap\",\"metadata\":{\"annotations\":{},\"name\":\"c\",\"namespace\":\"default\"}}\n"
+        );
+        // Someone else adds a key; the next apply drops `b` and changes `a`.
+        let mut live = created.clone();
+        live["data"]["other"] = json!("x");
+        let v2 = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"},
+                        "data": {"a": "10"}});
+        let patch = create_apply_patch(&live, &v2, schema, true).expect("patch");
+        let result = apply(&live, &patch, schema).expect("apply");
+        assert_eq!(result["data"], json!({"a": "10", "other": "x"}));
+        assert_eq!(
+            result["metadata"]["annotations"][LAST_APPLIED_ANNOTATION],
+            with_last_applied(&v2).expect("annotate")["metadata"]["annotations"]
+                [LAST_APPLIED_ANNOTATION]
+        );
+        // Re-applying the same file is a no-op patch apart from nothing at all.
+        let again = create_apply_patch(&result, &v2, schema, true).expect("patch");
+        assert_eq!(again, json!({}));
+        let err = create_apply_patch(
+            &json!({"metadata": {"annotations": {LAST_APPLIED_ANNOTATION: "{not json"}}}),
+            &v2,
+            schema,
+            true,
+        )
+        .expect_err("bad annotation");
+        assert!(matches!(err, Error::LastApplied { .. }), "{err}");
     }
 
     #[test]
