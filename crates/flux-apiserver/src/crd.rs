@@ -236,6 +236,7 @@ pub fn serve(api: &Api, crd: &Value) {
                 crd_name: Some(name.clone()),
                 storage_version: storage_version.clone(),
                 ssa_schema: ssa_schema.clone(),
+                printer_columns: v.get("additionalPrinterColumns").cloned().map(Arc::new),
             })
         })
         .collect();

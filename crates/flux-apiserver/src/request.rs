@@ -25,6 +25,10 @@ pub struct Query {
     pub field_validation: Option<String>,
     /// The request's User-Agent (default field manager).
     pub user_agent: Option<String>,
+    /// `includeObject` for Table output (`None`, `Metadata`, `Object`).
+    pub include_object: Option<String>,
+    /// The Accept header asked for a Table.
+    pub as_table: bool,
 }
 
 fn parse_bool(key: &str, v: &str) -> Result<bool, ApiError> {
@@ -88,6 +92,7 @@ impl Query {
                     })?)
                 }
                 "fieldValidation" => q.field_validation = Some(v.into_owned()),
+                "includeObject" => q.include_object = Some(v.into_owned()),
                 _ => {}
             }
         }

@@ -44,6 +44,8 @@ pub struct ResourceDef {
     /// Structural types for server-side apply of a custom resource (built-ins use
     /// flux-merge's table).
     pub ssa_schema: Option<Arc<flux_merge::schema::SchemaSet>>,
+    /// A CRD version's `additionalPrinterColumns` (Table output).
+    pub printer_columns: Option<Arc<Value>>,
 }
 
 impl ResourceDef {
@@ -536,6 +538,7 @@ fn builtin_defs() -> Vec<Arc<ResourceDef>> {
                 schema: None,
                 crd_name: None,
                 ssa_schema: None,
+                printer_columns: None,
             })
         })
         .collect()

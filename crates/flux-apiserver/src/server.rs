@@ -405,6 +405,7 @@ async fn resource(api: Arc<Api>, rp: ResourcePath, req: Request) -> Result<Respo
     }
     let mut q = Query::parse(req.uri().query())?;
     q.user_agent = header_str(&req, header::USER_AGENT).map(str::to_string);
+    q.as_table = crate::table::wants_table(header_str(&req, header::ACCEPT));
     let ns = rp.namespace.as_deref();
     let name = rp.name.as_deref();
     let sub = rp.subresource.as_deref();
@@ -414,7 +415,21 @@ async fn resource(api: Arc<Api>, rp: ResourcePath, req: Request) -> Result<Respo
     }
     let content_type = header_str(&req, header::CONTENT_TYPE).map(str::to_string);
     let answer = match (method, name) {
-        (Method::GET, Some(name)) => verbs::get(&api, &def, ns, name, sub)?,
+        (Method::GET, Some(name)) => {
+            let answer = verbs::get(&api, &def, ns, name, sub)?;
+            if q.as_table && sub.is_none() {
+                let rv = answer.body.pointer("/metadata/resourceVersion").cloned();
+                let include = crate::table::IncludeObject::parse(q.include_object.as_deref());
+                let body = crate::table::table(
+                    &def,
+                    std::slice::from_ref(&answer.body),
+                    json!({"resourceVersion": rv}),
+                    include,
+                );
+                return Ok(json_response(200, &body));
+            }
+            answer
+        }
         (Method::GET, None) if q.watch => {
             let rx = watch::start(api.clone(), def, rp.namespace.clone(), &q)?;
             let stream = futures::stream::unfold(rx, |mut rx| async move {
@@ -433,7 +448,17 @@ async fn resource(api: Arc<Api>, rp: ResourcePath, req: Request) -> Result<Respo
             );
             return Ok(resp);
         }
-        (Method::GET, None) => verbs::list(&api, &def, ns, &q)?,
+        (Method::GET, None) => {
+            let answer = verbs::list(&api, &def, ns, &q)?;
+            if q.as_table {
+                let include = crate::table::IncludeObject::parse(q.include_object.as_deref());
+                let items = answer.body["items"].as_array().cloned().unwrap_or_default();
+                let body =
+                    crate::table::table(&def, &items, answer.body["metadata"].clone(), include);
+                return Ok(json_response(200, &body));
+            }
+            answer
+        }
         (Method::POST, None) => {
             let body = read_body(req, api.body_limit).await?;
             let obj = decode_object(content_type.as_deref(), &body)?;

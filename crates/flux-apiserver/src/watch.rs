@@ -35,6 +35,8 @@ fn line(event_type: &str, object: &Value) -> Bytes {
 
 struct Filter {
     def: Arc<ResourceDef>,
+    /// Events carry a one-row Table instead of the object.
+    table: Option<crate::table::IncludeObject>,
     namespace: Option<String>,
     labels: LabelSelector,
     fields: FieldSelector,
@@ -68,7 +70,17 @@ impl Filter {
                 (false, false) => None,
             },
         }?;
-        Some((ty, render(&self.def, &ev.object)))
+        let obj = render(&self.def, &ev.object);
+        match self.table {
+            Some(include) => {
+                let rv = json!({"resourceVersion": ev.rv.to_string()});
+                Some((
+                    ty,
+                    crate::table::table(&self.def, std::slice::from_ref(&obj), rv, include),
+                ))
+            }
+            None => Some((ty, obj)),
+        }
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Value {
@@ -124,6 +136,9 @@ pub fn start(
     };
     let bookmarks = q.allow_watch_bookmarks;
     let filter = Filter {
+        table: q
+            .as_table
+            .then(|| crate::table::IncludeObject::parse(q.include_object.as_deref())),
         namespace: if def.namespaced { namespace } else { None },
         def,
         labels,

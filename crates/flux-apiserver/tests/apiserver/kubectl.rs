@@ -354,14 +354,7 @@ async fn kubectl_server_side_apply_conflicts_and_force() -> anyhow::Result<()> {
         "{err}"
     );
     let out = k
-        .ok(&[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--validate=false",
-            "-f",
-            &path,
-        ])
+        .ok(&["apply", "--server-side", "--force-conflicts", "-f", &path])
         .await?;
     assert_eq!(out.trim(), "configmap/ssa serverside-applied");
     assert_eq!(
@@ -374,7 +367,6 @@ async fn kubectl_server_side_apply_conflicts_and_force() -> anyhow::Result<()> {
             "apply",
             "--server-side",
             "--dry-run=server",
-            "--validate=false",
             "-f",
             &write(dir, "ssa.yaml", &cm("3"))?,
         ])
@@ -403,5 +395,109 @@ async fn kubectl_explain_reads_openapi_v3() -> anyhow::Result<()> {
     );
     let out = k.ok(&["explain", "configmap"]).await?;
     assert!(out.contains("ConfigMap holds configuration data"), "{out}");
+    Ok(())
+}
+
+fn squeeze(s: &str) -> Vec<String> {
+    s.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_get_prints_server_side_tables() -> anyhow::Result<()> {
+    let Some((server, k)) = setup().await? else {
+        return Ok(());
+    };
+    let dir = server.dir.path();
+    let dep = write(
+        dir,
+        "d.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n",
+    )?;
+    k.ok(&["apply", "-f", &dep]).await?;
+    let out = squeeze(&k.ok(&["get", "deploy"]).await?);
+    assert_eq!(out[0], "NAME READY UP-TO-DATE AVAILABLE AGE", "{out:?}");
+    assert!(out[1].starts_with("web 0/2 0 0 "), "{out:?}");
+    let wide = squeeze(&k.ok(&["get", "deploy", "-o", "wide"]).await?);
+    assert_eq!(
+        wide[0], "NAME READY UP-TO-DATE AVAILABLE AGE CONTAINERS IMAGES SELECTOR",
+        "{wide:?}"
+    );
+    assert!(wide[1].ends_with("app nginx:1.27 app=web"), "{wide:?}");
+    let labels = squeeze(&k.ok(&["get", "deploy", "--show-labels"]).await?);
+    assert!(labels[1].ends_with("app=web"), "{labels:?}");
+    let ns = squeeze(&k.ok(&["get", "ns", "default"]).await?);
+    assert_eq!(ns[0], "NAME STATUS AGE");
+    assert!(ns[1].starts_with("default Active "), "{ns:?}");
+    let all = squeeze(
+        &k.ok(&["get", "deploy", "-A", "--sort-by=.metadata.name"])
+            .await?,
+    );
+    assert_eq!(
+        all[0], "NAMESPACE NAME READY UP-TO-DATE AVAILABLE AGE",
+        "{all:?}"
+    );
+    assert!(all[1].starts_with("default web "), "{all:?}");
+
+    // A CRD with printer columns.
+    let crd = write(
+        dir,
+        "crd.yaml",
+        r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget, shortNames: [gd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Ready, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].status'}
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer, default: 3}}}
+          status: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#,
+    )?;
+    k.ok(&["apply", "-f", &crd]).await?;
+    let gadget = write(
+        dir,
+        "g.yaml",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g1\nspec:\n  extra: dropped\n",
+    )?;
+    assert_eq!(
+        k.ok(&["apply", "-f", &gadget]).await?.trim(),
+        "gadget.example.com/g1 created"
+    );
+    let out = squeeze(&k.ok(&["get", "gd"]).await?);
+    assert_eq!(out[0], "NAME READY SIZE AGE", "{out:?}");
+    assert!(
+        out[1].starts_with("g1 3 "),
+        "defaulted size, no Ready yet: {out:?}"
+    );
+    let spec = k
+        .ok(&["get", "gadget", "g1", "-o", "jsonpath={.spec}"])
+        .await?;
+    assert_eq!(spec, r#"{"size":3}"#, "pruned and defaulted");
+    let bad = write(
+        dir,
+        "bad.yaml",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g2\nspec:\n  size: big\n",
+    )?;
+    let err = k.fails(&["apply", "-f", &bad]).await?;
+    assert!(
+        err.contains("The Gadget \"g2\" is invalid") && err.contains("spec.size"),
+        "{err}"
+    );
     Ok(())
 }
