@@ -274,6 +274,15 @@ def pod_spec_patches(rng):
     p.append(("list-of-lists-error", {"containers": [{"name": "app", "ports": [[1]]}]}))
     p.append(("mixed-list-error", {"containers": [{"name": "app", "ports": [{"containerPort": 1}, "x"]}]}))
     p.append(("delete-list-on-merge-key-list", {"$deleteFromPrimitiveList/imagePullSecrets": [{"name": "reg1"}]}))
+    p.append(("delete-list-on-replace-list", {"containers": [{"name": "app", "$deleteFromPrimitiveList/args": ["--port"]}]}))
+    p.append(("set-order-on-replace-list", {"$setElementOrder/tolerations": [{"key": "k1"}], "tolerations": [{"key": "k1", "operator": "Equal"}]}))
+    p.append(("set-order-missing-list", {"$setElementOrder/readinessGates": [{"conditionType": "a"}]}))
+    p.append(("replace-directive-in-primitive-list", {"containers": [{"name": "app", "args": [{"$patch": "replace"}, "x"]}]}))
+    p.append(("delete-directive-in-replace-list", {"tolerations": [{"key": "k9", "$patch": "delete"}]}))
+    p.append(("replace-directive-only", {"containers": [{"$patch": "replace"}]}))
+    p.append(("retainkeys-with-null", {"volumes": [{"name": "data", "$retainKeys": ["name"], "emptyDir": None}]}))
+    p.append(("nested-directive-in-new-item", {"containers": [{"name": "z", "image": "z", "resources": {"$patch": "delete"}}]}))
+    p.append(("merge-key-number-vs-string", {"containers": [{"name": "app", "ports": [{"containerPort": "8080", "name": "s"}]}]}))
     # randomised container list edits
     for i in range(12):
         names = ["app", "sidecar", "x1", "x2", "x3"]
