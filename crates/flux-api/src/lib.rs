@@ -10,6 +10,7 @@
 
 pub mod conditions;
 pub mod crds;
+pub mod defaults;
 pub mod duration;
 pub mod helm;
 pub mod image;
