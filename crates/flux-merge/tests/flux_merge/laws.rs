@@ -201,6 +201,36 @@ proptest! {
     }
 
     #[test]
+    fn ssa_forced_apply_owns_every_configured_field(a in arb_deployment(), b in arb_deployment()) {
+        let m1 = FieldManager { manager: "one", api_version: "apps/v1", subresource: None, time: None };
+        let m2 = FieldManager { manager: "two", ..m1.clone() };
+        let first = structured::apply(&Value::Null, &a, &ManagedFields::default(), &m1, false, deployment_schema()).expect("apply a");
+        let second = structured::apply(&first.object, &b, &first.managed, &m2, true, deployment_schema()).expect("forced apply b");
+        let configured = structured::to_field_set(&b, deployment_schema()).expect("set of b");
+        let present = structured::to_field_set(&second.object, deployment_schema()).expect("set of result");
+        let present_paths = present.paths();
+        // A configured empty map is present when the object has the map (with any content).
+        let covers = |p: &flux_merge::fieldpath::Path| present.has(&p.0) || present_paths.iter().any(|q| q.0.starts_with(&p.0));
+        let two = second.managed.get("two", structured::Operation::Apply).map(|e| e.fields.clone()).unwrap_or_default();
+        // Every configured field is in the object and owned by `two` (metadata identity aside).
+        for path in configured.paths() {
+            let shown = path.to_string();
+            if matches!(shown.as_str(), ".apiVersion" | ".kind" | ".metadata.name") {
+                continue;
+            }
+            prop_assert!(covers(&path), "{} missing from the object", shown);
+            prop_assert!(two.has(&path.0), "{} not owned by two", shown);
+        }
+        // Nobody else owns what `two` owns.
+        // Shared ownership only where `one` configured the field too.
+        if let Some(one) = second.managed.get("one", structured::Operation::Apply) {
+            let of_a = structured::to_field_set(&a, deployment_schema()).expect("set of a");
+            let shared = one.fields.intersection(&two);
+            prop_assert!(shared.paths().iter().all(|p| of_a.has(&p.0)));
+        }
+    }
+
+    #[test]
     fn strategic_apply_never_panics(d in arb_deployment(), p in arb_patchy()) {
         let _ = strategic::apply(&d, &p, deployment_schema());
         let _ = strategic::apply(&d, &p, None);
