@@ -277,15 +277,8 @@ pub(super) fn register(m: &mut FuncMap) {
     for name in [
         "bcrypt",
         "htpasswd",
-        "genPrivateKey",
         "derivePassword",
         "buildCustomCert",
-        "genCA",
-        "genCAWithKey",
-        "genSelfSignedCert",
-        "genSelfSignedCertWithKey",
-        "genSignedCert",
-        "genSignedCertWithKey",
         "encryptAES",
         "decryptAES",
     ] {

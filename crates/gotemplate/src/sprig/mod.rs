@@ -4,6 +4,7 @@
 //! other types ("wrong type for value; expected string; got int"); `interface{}`
 //! parameters take anything and convert as Sprig does (via `cast`, `strval`).
 
+mod certs;
 mod dates;
 mod dicts;
 mod encoding;
@@ -34,6 +35,7 @@ pub fn sprig_funcs() -> FuncMap {
     regexes::register(&mut m);
     semver::register(&mut m);
     dates::register(&mut m);
+    certs::register(&mut m);
     m
 }
 

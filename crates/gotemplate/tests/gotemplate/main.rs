@@ -5,4 +5,5 @@ mod conformance;
 mod differential;
 mod limits;
 mod robustness;
+mod sprig_shapes;
 mod support;
