@@ -19,6 +19,7 @@ pub mod discovery;
 pub mod object_meta;
 pub mod openapi;
 pub mod ownership;
+pub mod protobuf;
 pub mod request;
 pub mod resources;
 pub mod schema;

@@ -126,12 +126,7 @@ pub fn decode_object(content_type: Option<&str>, body: &[u8]) -> Result<Value, A
                 ApiError::bad_request(format!("couldn't get version/kind; yaml parse error: {e}"))
             })?
         }
-        "application/vnd.kubernetes.protobuf" => {
-            return Err(ApiError::unsupported_media_type(
-                &media,
-                "application/json, application/yaml (protobuf request bodies are not supported yet)",
-            ));
-        }
+        "application/vnd.kubernetes.protobuf" => crate::protobuf::decode(body)?,
         other => {
             return Err(ApiError::unsupported_media_type(other, ACCEPTED_BODY_TYPES));
         }

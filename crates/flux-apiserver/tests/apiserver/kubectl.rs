@@ -501,3 +501,100 @@ spec:
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_typed_creates_send_protobuf() -> anyhow::Result<()> {
+    let Some((_server, k)) = setup().await? else {
+        return Ok(());
+    };
+    assert_eq!(
+        k.ok(&["create", "namespace", "demo"]).await?.trim(),
+        "namespace/demo created"
+    );
+    assert_eq!(
+        k.ok(&[
+            "create",
+            "configmap",
+            "c",
+            "-n",
+            "demo",
+            "--from-literal=a=b"
+        ])
+        .await?
+        .trim(),
+        "configmap/c created"
+    );
+    assert_eq!(
+        k.ok(&["get", "cm", "c", "-n", "demo", "-o", "jsonpath={.data.a}"])
+            .await?,
+        "b"
+    );
+    assert_eq!(
+        k.ok(&[
+            "create",
+            "secret",
+            "generic",
+            "s",
+            "-n",
+            "demo",
+            "--from-literal=pw=hunter2"
+        ])
+        .await?
+        .trim(),
+        "secret/s created"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "secret",
+            "s",
+            "-n",
+            "demo",
+            "-o",
+            "jsonpath={.data.pw}"
+        ])
+        .await?,
+        "aHVudGVyMg=="
+    );
+    assert_eq!(
+        k.ok(&["create", "serviceaccount", "sa", "-n", "demo"])
+            .await?
+            .trim(),
+        "serviceaccount/sa created"
+    );
+    assert_eq!(
+        k.ok(&[
+            "create",
+            "deployment",
+            "d1",
+            "-n",
+            "demo",
+            "--image=nginx:1.27",
+            "--replicas=2"
+        ])
+        .await?
+        .trim(),
+        "deployment.apps/d1 created"
+    );
+    let dep: serde_json::Value = serde_json::from_str(
+        &k.ok(&["get", "deploy", "d1", "-n", "demo", "-o", "json"])
+            .await?,
+    )?;
+    assert_eq!(dep["spec"]["replicas"], 2);
+    assert_eq!(dep["spec"]["selector"]["matchLabels"]["app"], "d1");
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.27"
+    );
+    let dup = k.fails(&["create", "configmap", "c", "-n", "demo"]).await?;
+    assert!(dup.contains("configmaps \"c\" already exists"), "{dup}");
+    assert_eq!(
+        k.ok(&["auth", "can-i", "create", "pods", "-n", "demo"])
+            .await?
+            .trim(),
+        "yes"
+    );
+    let who = k.ok(&["auth", "whoami"]).await?;
+    assert!(who.contains("flux-dev-admin"), "{who}");
+    Ok(())
+}
