@@ -53,7 +53,11 @@ fn load_cases(root: &Path) -> Vec<Case> {
         let entry = meta["entry"].as_str().unwrap_or(".");
         let args = meta["args"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         out.push(Case {
             name: e.file_name().to_string_lossy().into_owned(),
@@ -114,7 +118,10 @@ fn main() {
     };
     let kubectl = PathBuf::from("kubectl");
     let (mut total_flux, mut total_kubectl) = (Duration::ZERO, Duration::ZERO);
-    println!("{:<70} {:>12} {:>12} {:>8}", "case", "flux (ms)", "kubectl (ms)", "ratio");
+    println!(
+        "{:<70} {:>12} {:>12} {:>8}",
+        "case", "flux (ms)", "kubectl (ms)", "ratio"
+    );
     for c in &cases {
         let f = time_process(&flux, &["build", "kustomize"], c, rounds);
         let k = time_process(&kubectl, &["kustomize"], c, rounds);
@@ -152,6 +159,7 @@ fn main() {
             } else {
                 LoadRestrictor::RootOnly
             },
+            ..Default::default()
         };
         let dir = c.dir.join(&c.entry);
         let start = Instant::now();

@@ -36,6 +36,9 @@ pub enum LoadRestrictor {
 pub struct BuildOptions {
     /// File access restriction.
     pub load_restrictor: LoadRestrictor,
+    /// Flux's behaviour: when the directory to build has no kustomization file, build one
+    /// listing its manifests (kustomize itself fails instead).
+    pub generate_kustomization: bool,
 }
 
 /// Resources plus what travels up with them.
@@ -119,7 +122,11 @@ pub fn build(fs: &dyn Filesystem, dir: &Path, opts: &BuildOptions) -> Result<Vec
     if !fs.is_dir(&root) {
         return Err(Error::MissingKustomization { dir: root });
     }
-    let t = b.load_target(&root)?;
+    let t = if opts.generate_kustomization && b.find_kustomization_files(&root).is_empty() {
+        b.generated_target(&root)?
+    } else {
+        b.load_target(&root)?
+    };
     b.stack.push(root.clone());
     b.load_openapi(&t)?;
     let mut ra = b.accumulate_target(&t, Accumulator::new())?;
@@ -243,14 +250,71 @@ impl FileSource for RootFiles<'_, '_> {
 }
 
 impl<'a> Builder<'a> {
-    fn load_target(&self, root: &Path) -> Result<Target, Error> {
-        let mut found = Vec::new();
-        for name in KUSTOMIZATION_FILE_NAMES {
-            let p = root.join(name);
-            if self.fs.is_file(&p) {
-                found.push(p);
+    fn find_kustomization_files(&self, dir: &Path) -> Vec<PathBuf> {
+        KUSTOMIZATION_FILE_NAMES
+            .iter()
+            .map(|n| dir.join(n))
+            .filter(|p| self.fs.is_file(p))
+            .collect()
+    }
+
+    /// Flux's generated kustomization: every `.yaml`/`.yml` file below `root` that holds
+    /// Kubernetes objects, and every sub-directory holding a kustomization (not descended).
+    fn generated_target(&self, root: &Path) -> Result<Target, Error> {
+        let mut resources = Vec::new();
+        self.scan_manifests(root, root, &mut resources)?;
+        let file = root.join("kustomization.yaml");
+        Ok(Target {
+            root: root.to_path_buf(),
+            file,
+            k: Kustomization {
+                api_version: "kustomize.config.k8s.io/v1beta1".into(),
+                kind: "Kustomization".into(),
+                resources,
+                ..Default::default()
+            },
+        })
+    }
+
+    fn scan_manifests(&self, root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), Error> {
+        let entries = self.fs.read_dir(dir).map_err(|cause| Error::ReadFile {
+            path: dir.to_path_buf(),
+            cause,
+        })?;
+        let rel = |p: &Path| -> String {
+            let r = p.strip_prefix(root).unwrap_or(p);
+            format!("./{}", r.display())
+        };
+        for p in entries {
+            if self.fs.is_dir(&p) {
+                if self.find_kustomization_files(&p).is_empty() {
+                    self.scan_manifests(root, &p, out)?;
+                } else {
+                    out.push(rel(&p));
+                }
+                continue;
             }
+            let is_yaml = p.extension().is_some_and(|e| e == "yaml" || e == "yml");
+            if !is_yaml {
+                continue;
+            }
+            let bytes = self.fs.read_file(&p).map_err(|cause| Error::ReadFile {
+                path: p.clone(),
+                cause,
+            })?;
+            self.parse_resources(&p, &bytes).map_err(|e| {
+                e.nested(format!(
+                    "failed to decode Kubernetes YAML from {}",
+                    p.display()
+                ))
+            })?;
+            out.push(rel(&p));
         }
+        Ok(())
+    }
+
+    fn load_target(&self, root: &Path) -> Result<Target, Error> {
+        let mut found = self.find_kustomization_files(root);
         let file = match found.len() {
             0 => {
                 return Err(Error::MissingKustomization {
@@ -1175,6 +1239,7 @@ mod tests {
             Path::new("/app/k"),
             &BuildOptions {
                 load_restrictor: LoadRestrictor::None,
+                ..Default::default()
             },
         );
         assert_eq!(ok.map(|v| v.len()).ok(), Some(1));
@@ -1208,6 +1273,42 @@ mod tests {
             .with_file("/b/kustomization.yaml", "resources: [../a]\n");
         let err = run(&fs, "/a").map_err(|e| e.to_string());
         assert!(err.is_err_and(|e| e.contains("cycle")));
+    }
+
+    #[test]
+    fn flux_generates_a_missing_kustomization() {
+        let fs = MemFs::new()
+            .with_file(
+                "/r/a.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+            )
+            .with_file("/r/notes.txt", "not yaml")
+            .with_file(
+                "/r/sub/b.yml",
+                "apiVersion: v1\nkind: Secret\nmetadata: {name: b}\n",
+            )
+            .with_file(
+                "/r/app/kustomization.yaml",
+                "resources: [c.yaml]\nnamePrefix: app-\n",
+            )
+            .with_file(
+                "/r/app/c.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            );
+        assert!(matches!(
+            run(&fs, "/r"),
+            Err(Error::MissingKustomization { .. })
+        ));
+        let opts = BuildOptions {
+            generate_kustomization: true,
+            ..Default::default()
+        };
+        let out = build(&fs, Path::new("/r"), &opts).unwrap_or_default();
+        let names: Vec<&str> = out
+            .iter()
+            .filter_map(|o| o["metadata"]["name"].as_str())
+            .collect();
+        assert_eq!(names, vec!["a", "app-c", "b"]);
     }
 
     #[test]

@@ -43,6 +43,7 @@ fn every_fixture_case_builds_like_kustomize() -> anyhow::Result<()> {
             } else {
                 LoadRestrictor::RootOnly
             },
+            ..Default::default()
         };
         let result = flux_kustomize::build_to_yaml(&DiskFs, &case.join("input").join(entry), &opts);
         let name = case

@@ -20,8 +20,29 @@ impl Rng {
 }
 
 const SNIPPETS: &[&str] = &[
-    "\n- ", ": ", "[", "]", "{", "}", "---\n", "$patch: delete\n", "&a ", "*a", "null", "~",
-    "\n  ", "\"", "'", "#", "!!binary ", "? ", "|\n", ">-\n", "[name=x]", "../", "$(VAR)",
+    "\n- ",
+    ": ",
+    "[",
+    "]",
+    "{",
+    "}",
+    "---\n",
+    "$patch: delete\n",
+    "&a ",
+    "*a",
+    "null",
+    "~",
+    "\n  ",
+    "\"",
+    "'",
+    "#",
+    "!!binary ",
+    "? ",
+    "|\n",
+    ">-\n",
+    "[name=x]",
+    "../",
+    "$(VAR)",
 ];
 
 fn mutate(rng: &mut Rng, text: &str) -> String {
@@ -94,7 +115,11 @@ fn mutated_inputs_never_panic() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3000usize);
     for i in 0..cases {
-        let (mut k, mut r, mut p) = (KUSTOMIZATION.to_string(), RESOURCES.to_string(), PATCH.to_string());
+        let (mut k, mut r, mut p) = (
+            KUSTOMIZATION.to_string(),
+            RESOURCES.to_string(),
+            PATCH.to_string(),
+        );
         match i % 3 {
             0 => k = mutate(&mut rng, &k),
             1 => r = mutate(&mut rng, &r),

@@ -28,6 +28,7 @@ fn parse_restrictor(s: &str) -> Result<LoadRestrictor, String> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = BuildOptions {
         load_restrictor: args.load_restrictor,
+        ..Default::default()
     };
     let out = flux_kustomize::build_to_yaml(&DiskFs, &args.dir, &opts)?;
     let mut stdout = std::io::stdout().lock();
