@@ -257,3 +257,91 @@ fn parse_errors_match_helm() {
         diffs.join("\n")
     );
 }
+
+/// Whole template snippets from `differential/snippets.txt` render identically in helm
+/// and here (each is a `define`, printed with `%q` through an `include`-like helper).
+#[test]
+fn template_snippets_match_helm() {
+    let Some(helm) = helm_binary() else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("helm binary not found (set HELM or provide ../shared/tools/get-helm)");
+        }
+        eprintln!("skipping: helm binary not found (set HELM)");
+        return;
+    };
+    let snippets: Vec<&str> = include_str!("differential/snippets.txt")
+        .split("\n----\n")
+        .map(|c| c.trim_end_matches('\n'))
+        .collect();
+    let mut src = String::new();
+    for (i, s) in snippets.iter().enumerate() {
+        src.push_str(&format!("{{{{- define \"s{i}\" }}}}{s}{{{{ end -}}}}\n"));
+    }
+    src.push_str("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: snippets\ndata:\n  out: |\n");
+    for i in 0..snippets.len() {
+        src.push_str(&format!(
+            "    c{i:03}: {{{{ printf \"%q\" (include \"s{i}\" .) }}}}\n"
+        ));
+    }
+    let values_json = include_str!("differential/values.json");
+    let dir = std::env::temp_dir().join(format!("gotemplate-snip-{}", std::process::id()));
+    let chart = dir.join("c");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), values_json).unwrap();
+    std::fs::write(chart.join("templates/x.yaml"), &src).unwrap();
+    let out = Command::new(&helm)
+        .args(["template", "r"])
+        .arg(&chart)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "helm failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = case_lines(&String::from_utf8_lossy(&out.stdout));
+
+    let mut funcs = sprig_funcs();
+    funcs.insert(
+        "include".into(),
+        gotemplate::func(|ctx, a| {
+            let name = a.first().and_then(Value::as_str).unwrap_or("").to_string();
+            let data = a.get(1).cloned().unwrap_or_default();
+            ctx.execute_template(&name, &data)
+                .map(Value::from)
+                .map_err(gotemplate::FuncError::from)
+        }),
+    );
+    let json: serde_json::Value = serde_json::from_str(values_json).unwrap();
+    let mut data = Map::new();
+    data.insert("Values".into(), Value::from_json(&json));
+    let mut t = Templates::new(funcs);
+    t.set_missing_key(MissingKey::Zero);
+    t.parse("c/templates/x.yaml", &src).unwrap();
+    let got_text = t
+        .execute("c/templates/x.yaml", &Value::map(data))
+        .unwrap()
+        .replace("<no value>", "");
+    let got = case_lines(&got_text);
+    assert_eq!(got.len(), want.len(), "line count differs");
+    let diffs: Vec<String> = got
+        .iter()
+        .zip(want.iter())
+        .enumerate()
+        .filter(|(_, (g, w))| g != w)
+        .map(|(i, (g, w))| format!("snippet {:?}\n  helm: {w}\n  ours: {g}", snippets[i]))
+        .collect();
+    assert!(
+        diffs.is_empty(),
+        "{} of {} snippets differ from helm:\n{}",
+        diffs.len(),
+        snippets.len(),
+        diffs.join("\n")
+    );
+}
