@@ -18,6 +18,7 @@ pub mod kustomize;
 pub mod meta;
 pub mod notification;
 pub mod object;
+pub mod rules;
 pub mod source;
 pub mod source_extensions;
 pub mod validation;

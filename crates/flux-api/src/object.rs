@@ -190,7 +190,8 @@ const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "s
 /// Parses a Flux object into its typed form.
 ///
 /// Unknown fields, wrong types, invalid durations or enum values, missing required
-/// fields and violated patterns, lengths, item counts and ranges of the CRD schema are reported with the dotted path of the field, e.g.
+/// fields, violated patterns, lengths, item counts and ranges of the CRD schema, and violated
+/// CEL rules of the CRD (evaluated in Rust, see [`crate::rules`]) are reported with the dotted path of the field, e.g.
 /// `GitRepository flux-system/podinfo: spec.urll: unknown field (did you mean `url`?)`.
 pub fn parse_object(value: &Value) -> Result<FluxObject, ParseError> {
     let obj = value.as_object().ok_or(ParseError::NotAnObject {
@@ -239,7 +240,8 @@ pub fn parse_object(value: &Value) -> Result<FluxObject, ParseError> {
             kind: kind.to_string(),
         })
     })?;
-    let violations = crate::validation::validate_constraints(kind, value);
+    let mut violations = crate::validation::validate_constraints(kind, value);
+    violations.extend(crate::rules::validate_rules(&object));
     if let Some(first) = violations.first() {
         let more = match violations.len() {
             1 => String::new(),

@@ -3,3 +3,4 @@
 mod crds;
 mod fixtures;
 mod parse_errors;
+mod rules;
