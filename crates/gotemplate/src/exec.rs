@@ -33,7 +33,11 @@ fn stack_position() -> usize {
 /// One template invocation: the template and its variable stack.
 struct Frame {
     def: Arc<TemplateDef>,
-    vars: Vec<(Arc<str>, Value)>,
+    /// Variables; the flag marks values Go holds as `interface {}` (range elements).
+    vars: Vec<(Arc<str>, Value, bool)>,
+    /// True while dot is a `range` element (an `interface {}` value in Go: a nil one
+    /// fails on field access, and errors name its type `interface {}`).
+    iface_dot: bool,
 }
 
 enum Signal {
@@ -141,17 +145,29 @@ impl Frame {
         }))
     }
 
-    fn var(&self, name: &str) -> Option<&Value> {
+    fn var(&self, name: &str) -> Option<(&Value, bool)> {
         self.vars
             .iter()
             .rev()
-            .find(|(n, _)| &**n == name)
-            .map(|(_, v)| v)
+            .find(|(n, _, _)| &**n == name)
+            .map(|(_, v, iface)| (v, *iface))
+    }
+
+    /// The receiver for a field chain starting at dot.
+    fn dot_recv(&self, dot: &Value) -> Recv {
+        if self.iface_dot {
+            Recv::Val(dot.clone(), true)
+        } else if dot.is_nil() {
+            Recv::Missing
+        } else {
+            Recv::Val(dot.clone(), false)
+        }
     }
 
     fn set_var(&mut self, name: &Arc<str>, v: Value) -> bool {
-        if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
+        if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _, _)| n == name) {
             slot.1 = v;
+            slot.2 = false;
             true
         } else {
             false
@@ -286,7 +302,8 @@ impl<'t> Exec<'t> {
         self.depth += 1;
         let mut frame = Frame {
             def: def.clone(),
-            vars: vec![("$".into(), data.clone())],
+            vars: vec![("$".into(), data.clone(), false)],
+            iface_dot: false,
         };
         let r = self.walk_list(&mut frame, &def.root, data, out);
         self.depth -= 1;
@@ -388,7 +405,10 @@ impl<'t> Exec<'t> {
             let v = self.eval_pipeline(f, dot, &b.pipe)?;
             if v.is_truthy() {
                 if with {
-                    self.walk_list(f, &b.list, &v, out)
+                    let saved = std::mem::replace(&mut f.iface_dot, false);
+                    let r = self.walk_list(f, &b.list, &v, out);
+                    f.iface_dot = saved;
+                    r
                 } else {
                     self.walk_list(f, &b.list, dot, out)
                 }
@@ -469,6 +489,8 @@ impl<'t> Exec<'t> {
             return Ok(());
         }
         let decl = &b.pipe.decl;
+        // elements of lists and maps are `interface {}` values in Go; ints are not
+        let elem_iface = matches!(val, Value::List(_) | Value::Map(_) | Value::Object(_));
         // eval_pipeline pushed (or assigned) the declared variables; per iteration we
         // overwrite them in place.
         let base = f.vars.len();
@@ -487,10 +509,14 @@ impl<'t> Exec<'t> {
             } else if decl.len() > 1 {
                 f.vars[base - 2].1 = k;
                 f.vars[base - 1].1 = v.clone();
+                f.vars[base - 1].2 = elem_iface;
             } else if decl.len() == 1 {
                 f.vars[base - 1].1 = v.clone();
+                f.vars[base - 1].2 = elem_iface;
             }
+            let saved_iface = std::mem::replace(&mut f.iface_dot, elem_iface);
             let r = self.walk_list(f, &b.list, &v, out);
+            f.iface_dot = saved_iface;
             f.vars.truncate(base);
             match r {
                 Ok(()) | Err(Signal::Continue) => {}
@@ -521,7 +547,7 @@ impl<'t> Exec<'t> {
                     });
                 }
             } else {
-                f.vars.push((v.clone(), value.clone()));
+                f.vars.push((v.clone(), value.clone(), false));
             }
         }
         Ok(value)
@@ -549,11 +575,7 @@ impl<'t> Exec<'t> {
         let rest = &cmd.args[1..];
         match first {
             Arg::Field { pos, names } => {
-                let recv = if dot.is_nil() {
-                    Recv::Missing
-                } else {
-                    Recv::Val(dot.clone(), false)
-                };
+                let recv = f.dot_recv(dot);
                 self.eval_field_chain(f, dot, recv, *pos, first, names, rest, final_)
             }
             Arg::Chain { pos, node, fields } => {
@@ -584,14 +606,16 @@ impl<'t> Exec<'t> {
                 Ok(v)
             }
             Arg::Variable { pos, name, fields } => {
-                let Some(v) = f.var(name).cloned() else {
+                let Some((v, iface)) = f.var(name).map(|(v, i)| (v.clone(), i)) else {
                     return Err(f.err(*pos, first, format!("undefined variable: {name}")));
                 };
                 if fields.is_empty() {
                     self.not_a_function(f, cmd, &final_)?;
                     return Ok(v);
                 }
-                let recv = if v.is_nil() {
+                let recv = if iface {
+                    Recv::Val(v, true)
+                } else if v.is_nil() {
                     Recv::Missing
                 } else {
                     Recv::Val(v, false)
@@ -626,21 +650,19 @@ impl<'t> Exec<'t> {
             Arg::Number { value, .. } => Ok(literal(value)),
             Arg::Str { value, .. } => Ok(Value::String(value.clone())),
             Arg::Field { pos, names } => {
-                let recv = if dot.is_nil() {
-                    Recv::Missing
-                } else {
-                    Recv::Val(dot.clone(), false)
-                };
+                let recv = f.dot_recv(dot);
                 self.eval_field_chain(f, dot, recv, *pos, arg, names, &[], None)
             }
             Arg::Variable { pos, name, fields } => {
-                let Some(v) = f.var(name).cloned() else {
+                let Some((v, iface)) = f.var(name).map(|(v, i)| (v.clone(), i)) else {
                     return Err(f.err(*pos, arg, format!("undefined variable: {name}")));
                 };
                 if fields.is_empty() {
                     return Ok(v);
                 }
-                let recv = if v.is_nil() {
+                let recv = if iface {
+                    Recv::Val(v, true)
+                } else if v.is_nil() {
                     Recv::Missing
                 } else {
                     Recv::Val(v, false)

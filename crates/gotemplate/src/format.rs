@@ -317,6 +317,13 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             out.push('%');
             continue;
         }
+        if verb == 'T' {
+            if let Some(arg) = args.get(argi) {
+                argi += 1;
+                pad(&mut out, &arg.type_name(), fl);
+                continue;
+            }
+        }
         let Some(arg) = args.get(argi) else {
             out.push_str(&format!("%!{verb}(MISSING)"));
             continue;
