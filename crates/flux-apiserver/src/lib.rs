@@ -16,6 +16,7 @@
 pub mod crd;
 pub mod defaults;
 pub mod discovery;
+pub mod field_validation;
 pub mod object_meta;
 pub mod openapi;
 pub mod ownership;

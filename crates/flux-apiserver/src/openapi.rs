@@ -45,6 +45,19 @@ static BUILTIN: LazyLock<Builtin> = LazyLock::new(|| {
     }
 });
 
+/// A built-in definition by name.
+pub fn definition(name: &str) -> Option<&'static Value> {
+    BUILTIN.definitions.get(name)
+}
+
+/// The schema of a built-in kind.
+pub fn builtin_schema(group: &str, version: &str, kind: &str) -> Option<&'static Value> {
+    let name = BUILTIN
+        .by_gvk
+        .get(&(group.to_string(), version.to_string(), kind.to_string()))?;
+    BUILTIN.definitions.get(name)
+}
+
 fn refs_in(v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(m) => {

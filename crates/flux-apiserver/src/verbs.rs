@@ -421,6 +421,9 @@ fn create_object(
     ownership: Ownership,
 ) -> Result<Answer, ApiError> {
     check_type_meta(def, &mut obj)?;
+    if ownership == Ownership::Update {
+        crate::field_validation::check(def, &obj, q.field_validation.as_deref())?;
+    }
     if def.namespaced && ns.is_none() {
         return Err(ApiError::method_not_allowed());
     }
@@ -568,6 +571,9 @@ fn store_update(
             .ok_or_else(|| ApiError::not_found(&def.plural, &def.group, name))?;
         let mut new = make_new(&old)?;
         check_type_meta(def, &mut new)?;
+        if ownership == Ownership::Update {
+            crate::field_validation::check(def, &new, q.field_validation.as_deref())?;
+        }
         // Optimistic concurrency: a resourceVersion in the body must be current.
         let body_rv = meta_str(&new, "resourceVersion").to_string();
         if !body_rv.is_empty() && body_rv != meta_str(&old, "resourceVersion") {
@@ -1185,6 +1191,7 @@ fn server_side_apply(
         ));
     }
     check_type_meta(def, &mut config)?;
+    crate::field_validation::check(def, &config, q.field_validation.as_deref())?;
     let body_name = meta_str(&config, "name");
     if !body_name.is_empty() && body_name != name {
         return Err(ApiError::bad_request(format!(

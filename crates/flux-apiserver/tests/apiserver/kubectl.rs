@@ -475,8 +475,17 @@ spec:
         "g.yaml",
         "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g1\nspec:\n  extra: dropped\n",
     )?;
+    // kubectl's default --validate=strict sends fieldValidation=Strict: unknown fields fail...
+    let strict = k.fails(&["apply", "-f", &gadget]).await?;
+    assert!(
+        strict.contains("strict decoding error: unknown field \"spec.extra\""),
+        "{strict}"
+    );
+    // ...and with --validate=false (Ignore) they are pruned.
     assert_eq!(
-        k.ok(&["apply", "-f", &gadget]).await?.trim(),
+        k.ok(&["apply", "--validate=false", "-f", &gadget])
+            .await?
+            .trim(),
         "gadget.example.com/g1 created"
     );
     let out = squeeze(&k.ok(&["get", "gd"]).await?);
