@@ -67,7 +67,7 @@ fn write_case(rng: &mut Rng, dir: &Path) -> std::io::Result<std::path::PathBuf> 
     std::fs::write(
         base.join("deploy.yaml"),
         format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\n  labels:\n    app: {app}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: {app}\n  template:\n    metadata:\n      labels:\n        app: {app}\n    spec:\n      serviceAccountName: {app}\n      containers:\n      - name: main\n        image: {image}\n        env:\n        - name: MODE\n          value: base\n        - name: FROM_CM\n          valueFrom:\n            configMapKeyRef:\n              name: {cm_name}\n              key: k0\n        envFrom:\n        - secretRef:\n            name: {secret_name}\n      - name: side\n        image: busybox:1.36\n      volumes:\n      - name: cfg\n        configMap:\n          name: {cm_name}\n"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\n  labels:\n    app: {app}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: {app}\n  template:\n    metadata:\n      labels:\n        app: {app}\n    spec:\n      serviceAccountName: {app}\n      containers:\n      - name: main\n        image: {image}\n        args: [\"--svc=$(SVC_NAME)\", \"--port=$(SVC_PORT)\"]\n        env:\n        - name: MODE\n          value: base\n        - name: FROM_CM\n          valueFrom:\n            configMapKeyRef:\n              name: {cm_name}\n              key: k0\n        envFrom:\n        - secretRef:\n            name: {secret_name}\n      - name: side\n        image: busybox:1.36\n      volumes:\n      - name: cfg\n        configMap:\n          name: {cm_name}\n"
         ),
     )?;
     std::fs::write(
@@ -82,6 +82,15 @@ fn write_case(rng: &mut Rng, dir: &Path) -> std::io::Result<std::path::PathBuf> 
             "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {app}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: {app}-binding\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: view\nsubjects:\n- kind: ServiceAccount\n  name: {app}\n  namespace: default\n"
         ),
     )?;
+    if rng.chance(50) {
+        resources.push("more.yaml");
+        std::fs::write(
+            base.join("more.yaml"),
+            format!(
+                "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {app}\nspec:\n  tls:\n  - secretName: {secret_name}\n  rules:\n  - http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: {app}\n            port:\n              number: 80\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: {app}\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: {app}\n  minReplicas: 1\n  maxReplicas: 3\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: {app}-reader\nrules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  resourceNames: [{cm_name}]\n  verbs: [get]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: {app}-reader\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: {app}-reader\nsubjects:\n- kind: ServiceAccount\n  name: {app}\n---\napiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: {app}-job\nspec:\n  schedule: \"* * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers:\n          - name: job\n            image: {image}\n            envFrom:\n            - configMapRef:\n                name: {cm_name}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {app}-data\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n"
+            ),
+        )?;
+    }
     if rng.chance(40) {
         resources.push("extra.yaml");
         std::fs::write(
@@ -220,6 +229,42 @@ fn write_case(rng: &mut Rng, dir: &Path) -> std::io::Result<std::path::PathBuf> 
             "replacements:\n- source:\n    kind: Service\n    name: {app}\n    fieldPath: spec.ports.0.port\n  targets:\n  - select:\n      kind: Deployment\n    fieldPaths:\n    - spec.template.spec.containers.[name=main].env.[name=MODE].value\n"
         );
     }
+    if rng.chance(30) {
+        std::fs::write(
+            base.join("smp.yaml"),
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: {app}\nspec:\n  ports:\n  - port: 443\n    name: https\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\nspec:\n  template:\n    spec:\n      containers:\n      - name: side\n        $patch: delete\n"
+            ),
+        )?;
+        let _ = writeln!(k, "patchesStrategicMerge:\n- smp.yaml");
+    }
+    if rng.chance(30) {
+        std::fs::write(
+            base.join("json.yaml"),
+            "- op: replace\n  path: /spec/replicas\n  value: 4\n- op: add\n  path: /spec/template/metadata/annotations\n  value:\n    rolled: \"1\"\n",
+        )?;
+        let _ = writeln!(
+            k,
+            "patchesJson6902:\n- target:\n    group: apps\n    version: v1\n    kind: Deployment\n    name: {app}\n  path: json.yaml"
+        );
+    }
+    if rng.chance(30) {
+        let _ = writeln!(
+            k,
+            "vars:\n- name: SVC_NAME\n  objref:\n    kind: Service\n    name: {app}\n    apiVersion: v1\n- name: SVC_PORT\n  objref:\n    kind: Service\n    name: {app}\n    apiVersion: v1\n  fieldref:\n    fieldpath: spec.ports[0].port"
+        );
+    }
+    if rng.chance(30) {
+        let comp = dir.join("component");
+        std::fs::create_dir_all(&comp)?;
+        std::fs::write(
+            comp.join("kustomization.yaml"),
+            format!(
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonAnnotations:\n  component: \"on\"\nconfigMapGenerator:\n- name: {cm_name}\n  behavior: merge\n  literals:\n  - fromComponent=1\npatches:\n- patch: |-\n    - op: add\n      path: /spec/template/spec/containers/0/env/-\n      value:\n        name: COMPONENT\n        value: \"yes\"\n  target:\n    kind: Deployment\n"
+            ),
+        )?;
+        let _ = writeln!(k, "components:\n- ../component");
+    }
     std::fs::write(base.join("kustomization.yaml"), &k)?;
     if !rng.chance(40) {
         return Ok(base);
@@ -308,7 +353,7 @@ fn random_kustomizations_match_kubectl_kustomize() -> anyhow::Result<()> {
                 String::from_utf8_lossy(&theirs.stderr).trim()
             )),
         }
-        if !mismatches.is_empty() {
+        if !mismatches.is_empty() || std::env::var_os("FLUX_KUSTOMIZE_DIFF_KEEP").is_some() {
             // Keep the failing input for inspection.
             let keep = std::env::temp_dir().join(format!("flux-kustomize-diff-{seed}"));
             let _ = std::fs::remove_dir_all(&keep);
