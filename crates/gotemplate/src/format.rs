@@ -317,12 +317,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             out.push('%');
             continue;
         }
-        if verb == 'T' {
-            if let Some(arg) = args.get(argi) {
-                argi += 1;
-                pad(&mut out, &arg.type_name(), fl);
-                continue;
-            }
+        if verb == 'T'
+            && let Some(arg) = args.get(argi)
+        {
+            argi += 1;
+            pad(&mut out, &arg.type_name(), fl);
+            continue;
         }
         let Some(arg) = args.get(argi) else {
             out.push_str(&format!("%!{verb}(MISSING)"));
