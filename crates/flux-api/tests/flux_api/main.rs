@@ -4,3 +4,4 @@ mod crds;
 mod fixtures;
 mod parse_errors;
 mod rules;
+mod status;
