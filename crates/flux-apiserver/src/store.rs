@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -90,6 +90,17 @@ pub struct StoredEvent {
     pub object: Arc<Value>,
     /// The state before this change, if any (for selector transitions in watches).
     pub previous: Option<Arc<Value>>,
+    /// The object serialised once, shared by every watcher.
+    pub json: OnceLock<bytes::Bytes>,
+}
+
+impl StoredEvent {
+    /// The object as JSON (serialised on first use).
+    pub fn object_json(&self) -> &bytes::Bytes {
+        self.json.get_or_init(|| {
+            bytes::Bytes::from(serde_json::to_vec(&*self.object).unwrap_or_default())
+        })
+    }
 }
 
 const HISTORY_LIMIT: usize = 20_000;
@@ -338,6 +349,7 @@ impl Store {
                             rv: resource_version_of(obj),
                             object: obj.clone(),
                             previous: None,
+                            json: OnceLock::new(),
                         })
                     })
                     .collect();
@@ -478,6 +490,7 @@ impl Txn<'_> {
             rv,
             object: value.clone(),
             previous,
+            json: OnceLock::new(),
         }));
         value
     }
@@ -497,6 +510,7 @@ impl Txn<'_> {
             rv,
             object: last.clone(),
             previous: Some(previous),
+            json: OnceLock::new(),
         }));
         Some(last)
     }

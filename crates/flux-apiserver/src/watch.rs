@@ -51,7 +51,7 @@ impl Filter {
 
     /// The event to send for a stored change, if any (selector transitions become
     /// ADDED / DELETED).
-    fn translate(&self, ev: &StoredEvent) -> Option<(&'static str, Value)> {
+    fn translate(&self, ev: &StoredEvent) -> Option<Bytes> {
         if ev.key.0 != self.def.storage_resource() {
             return None;
         }
@@ -70,16 +70,27 @@ impl Filter {
                 (false, false) => None,
             },
         }?;
+        let stored_as_served = ev.object.get("apiVersion").and_then(Value::as_str)
+            == Some(self.def.api_version().as_str())
+            && ev.object.get("kind").and_then(Value::as_str) == Some(self.def.kind.as_str());
+        if self.table.is_none() && stored_as_served {
+            let json = ev.object_json();
+            let mut buf = Vec::with_capacity(json.len() + 32);
+            buf.extend_from_slice(b"{\"type\":\"");
+            buf.extend_from_slice(ty.as_bytes());
+            buf.extend_from_slice(b"\",\"object\":");
+            buf.extend_from_slice(json);
+            buf.extend_from_slice(b"}\n");
+            return Some(Bytes::from(buf));
+        }
         let obj = render(&self.def, &ev.object);
         match self.table {
             Some(include) => {
                 let rv = json!({"resourceVersion": ev.rv.to_string()});
-                Some((
-                    ty,
-                    crate::table::table(&self.def, std::slice::from_ref(&obj), rv, include),
-                ))
+                let table = crate::table::table(&self.def, std::slice::from_ref(&obj), rv, include);
+                Some(line(ty, &table))
             }
-            None => Some((ty, obj)),
+            None => Some(line(ty, &obj)),
         }
     }
 
@@ -156,8 +167,8 @@ pub fn start(
         };
         let mut last_rv = feed.rv;
         for ev in &feed.initial {
-            if let Some((ty, obj)) = filter.translate(ev)
-                && tx.send(line(ty, &obj)).await.is_err()
+            if let Some(l) = filter.translate(ev)
+                && tx.send(l).await.is_err()
             {
                 return;
             }
@@ -181,8 +192,8 @@ pub fn start(
                             continue;
                         }
                         last_rv = ev.rv;
-                        if let Some((ty, obj)) = filter.translate(&ev)
-                            && tx.send(line(ty, &obj)).await.is_err()
+                        if let Some(l) = filter.translate(&ev)
+                            && tx.send(l).await.is_err()
                         {
                             return;
                         }
