@@ -137,7 +137,7 @@ pub(crate) fn go_shortest_fixed(f: f64) -> String {
     } else {
         fixed_form(&digits, dp)
     };
-    if f.is_sign_negative() && f != 0.0 {
+    if f.is_sign_negative() {
         format!("-{body}")
     } else {
         body
@@ -210,6 +210,11 @@ fn push_escaped(out: &mut String, c: char, quote: char) {
         }
         c => out.push(c),
     }
+}
+
+/// Go's `!strconv.IsPrint(c)` (approximation: controls, format characters, private use).
+pub(crate) fn is_unprintable(c: char) -> bool {
+    c.is_control() || is_unprintable_format(c)
 }
 
 /// Characters Go's `strconv.IsPrint` rejects beyond controls: format characters,
@@ -387,6 +392,11 @@ fn pad_number(out: &mut String, s: &str, fl: Flags) {
 }
 
 fn bad_verb(out: &mut String, arg: &Value, verb: char) {
+    bad_verb_flags(out, arg, verb, Flags::default())
+}
+
+/// Go's `badVerb`: the value is printed with `%v` under the same flags.
+fn bad_verb_flags(out: &mut String, arg: &Value, verb: char, fl: Flags) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
@@ -395,7 +405,12 @@ fn bad_verb(out: &mut String, arg: &Value, verb: char) {
     } else {
         out.push_str(&arg.type_name());
         out.push('=');
-        out.push_str(&arg.to_go_string());
+        match arg {
+            Value::Int(i) => format_int(out, *i, 'v', fl, arg),
+            Value::Float(f) => format_float(out, *f, 'v', fl, arg),
+            Value::String(s) => format_str(out, s, 'v', fl, arg),
+            other => out.push_str(&other.to_go_string()),
+        }
     }
     out.push(')');
 }
@@ -439,12 +454,8 @@ fn format_int(out: &mut String, i: i64, verb: char, fl: Flags, arg: &Value) {
             pad(out, &s, fl);
             return;
         }
-        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => {
-            bad_verb(out, arg, verb);
-            return;
-        }
         _ => {
-            bad_verb(out, arg, verb);
+            bad_verb_flags(out, arg, verb, fl);
             return;
         }
     };
@@ -484,7 +495,7 @@ fn format_float(out: &mut String, f: f64, verb: char, fl: Flags, arg: &Value) {
         'e' | 'E' => format_float_e(f.abs(), fl.prec.unwrap_or(6), verb == 'E'),
         'f' | 'F' => format_float_f(f.abs(), fl.prec.unwrap_or(6)),
         _ => {
-            bad_verb(out, arg, verb);
+            bad_verb_flags(out, arg, verb, fl);
             return;
         }
     };
@@ -532,7 +543,7 @@ fn format_str(out: &mut String, s: &str, verb: char, fl: Flags, arg: &Value) {
             }
             pad(out, &h, fl)
         }
-        _ => bad_verb(out, arg, verb),
+        _ => bad_verb_flags(out, arg, verb, fl),
     }
 }
 

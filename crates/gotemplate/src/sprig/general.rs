@@ -54,7 +54,7 @@ pub(super) fn register(m: &mut FuncMap) {
         arity(n, a, 2)?;
         let t = s_arg(a, 0)?;
         let actual = a[1].type_name();
-        Ok(Value::Bool(t == actual || t == format!("*{actual}")))
+        Ok(Value::Bool(actual == t || actual == format!("*{t}")))
     });
     reg1(m, "kindOf", |n, a| {
         arity(n, a, 1)?;

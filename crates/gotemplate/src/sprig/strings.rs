@@ -360,7 +360,11 @@ fn swapcase(s: &str) -> String {
     // goutils.SwapCase: upper→lower, title→lower, lower→upper; whitespace resets words.
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_uppercase() {
+        let titlecase = !c.is_uppercase()
+            && !c.is_lowercase()
+            && c.to_lowercase().ne(std::iter::once(c))
+            && c.to_uppercase().ne(std::iter::once(c));
+        if c.is_uppercase() || titlecase {
             out.extend(c.to_lowercase());
         } else if c.is_lowercase() {
             out.extend(c.to_uppercase());
@@ -435,22 +439,41 @@ fn join_words(s: &str, sep: char) -> String {
         .join(&sep.to_string())
 }
 
-/// xstrings `ToCamelCase`: `foo_bar` → `FooBar` (only `_` separates words).
+fn is_connector(c: char) -> bool {
+    c == '-' || c == '_' || c.is_whitespace()
+}
+
+/// xstrings `ToCamelCase`: words separated by space, `_` or `-` become `TitleCase`
+/// (`HTTP_server` → `HttpServer`); leading connectors stay, doubled ones keep one.
 fn camelcase(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut upper_next = true;
-    for c in s.chars() {
-        if c == '_' {
-            upper_next = true;
+    let mut chars = s.chars();
+    let mut r0 = None;
+    for c in chars.by_ref() {
+        if !is_connector(c) {
+            r0 = Some(c.to_uppercase().next().unwrap_or(c));
+            break;
+        }
+        out.push(c);
+    }
+    let Some(mut r0) = r0 else {
+        return out;
+    };
+    for c in chars {
+        let r1 = r0;
+        r0 = c;
+        if is_connector(r0) && is_connector(r1) {
+            out.push(r1);
             continue;
         }
-        if upper_next {
-            out.extend(c.to_uppercase());
-            upper_next = false;
+        if is_connector(r1) {
+            r0 = r0.to_uppercase().next().unwrap_or(r0);
         } else {
-            out.push(c);
+            r0 = r0.to_lowercase().next().unwrap_or(r0);
+            out.push(r1);
         }
     }
+    out.push(r0);
     out
 }
 
@@ -496,6 +519,8 @@ mod tests {
         assert_eq!(join_words("HTTPServer", '_'), "http_server");
         assert_eq!(join_words("firstName", '-'), "first-name");
         assert_eq!(camelcase("http_server"), "HttpServer");
+        assert_eq!(camelcase("_complex__case_"), "_Complex_Case_");
+        assert_eq!(camelcase("GOLANG_IS_GREAT"), "GolangIsGreat");
         assert_eq!(title("hello world-foo"), "Hello World-Foo");
         assert_eq!(abbreviate("hello world", 0, 5), "he...");
         assert_eq!(abbreviate("1234 5678 9123", 5, 10), "...5678...");
