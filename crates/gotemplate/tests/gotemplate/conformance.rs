@@ -315,3 +315,30 @@ fn non_function_with_args_errors() {
         "a is not a method but has arguments",
     );
 }
+
+#[test]
+fn templates_are_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Templates>();
+    assert_send_sync::<Value>();
+    let mut t = Templates::new(gotemplate::sprig_funcs());
+    t.parse("t", "{{ range until 50 }}{{ . | add 1 }}{{ end }}")
+        .unwrap();
+    let t = std::sync::Arc::new(t);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let t = t.clone();
+            std::thread::spawn(move || t.execute("t", &Value::Nil).unwrap())
+        })
+        .collect();
+    let outs: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(outs.windows(2).all(|w| w[0] == w[1]));
+    assert!(outs[0].starts_with("12345"));
+}
+
+#[test]
+fn actions_may_span_lines_and_trim_newlines() {
+    check("{{ printf \"%s-%s\"\n   \"a\"\n   \"b\" }}", "{}", "a-b");
+    check("a\n{{- /* multi\nline */ -}}\nb", "{}", "ab");
+    check("x {{- \n 1 \n -}} y", "{}", "x1y");
+}
