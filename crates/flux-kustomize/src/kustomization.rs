@@ -343,6 +343,43 @@ pub struct GeneratorOptions {
     pub immutable: bool,
 }
 
+/// Keeps only the last block of each repeated top-level key of a YAML mapping document.
+fn last_top_level_keys(text: &str) -> String {
+    let mut prefix = String::new();
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let starts_key = line
+            .chars()
+            .next()
+            .is_some_and(|c| !c.is_whitespace() && c != '#' && c != '-')
+            && line.contains(':');
+        if starts_key {
+            let key = line
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\''])
+                .to_string();
+            blocks.push((key, line.to_string()));
+        } else if let Some(last) = blocks.last_mut() {
+            last.1.push_str(line);
+        } else {
+            prefix.push_str(line);
+        }
+    }
+    let mut out = prefix;
+    for (i, (key, block)) in blocks.iter().enumerate() {
+        if !blocks[i + 1..].iter().any(|(k, _)| k == key) {
+            out.push_str(block);
+            if !block.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 /// Removes `null` members of objects, recursively: Go's decoder treats them as absent.
 pub(crate) fn strip_nulls(v: &mut Value) {
     match v {
@@ -531,11 +568,18 @@ fn go_style_decode_error(path: &str, message: &str) -> String {
 impl Kustomization {
     /// Decodes a kustomization file's text, as kustomize does (unknown fields are errors).
     pub fn parse(file: &Path, text: &str) -> Result<Self, Error> {
-        let mut value =
-            flux_object::yaml::parse_document(text).map_err(|e| Error::InvalidKustomization {
-                file: file.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let parsed = match flux_object::yaml::parse_document(text) {
+            // kustomize decodes kustomization files with sigs.k8s.io/yaml, where a repeated
+            // key overrides the earlier one; resource files keep rejecting duplicates.
+            Err(e) if e.to_string().contains("already") => {
+                flux_object::yaml::parse_document(&last_top_level_keys(text))
+            }
+            other => other,
+        };
+        let mut value = parsed.map_err(|e| Error::InvalidKustomization {
+            file: file.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         if value.is_null() {
             value = Value::Object(Default::default());
         }
@@ -647,6 +691,17 @@ mod tests {
         let k = k.unwrap_or_default();
         assert_eq!(k.vars[0].fieldref.field_path, "metadata.name");
         assert!(k.common_labels.contains_key("Name"));
+    }
+
+    #[test]
+    fn repeated_top_level_key_keeps_the_last() {
+        let k = Kustomization::parse(
+            Path::new("k.yaml"),
+            "namePrefix: a-\nresources: [x.yaml]\nnamePrefix: b-\n",
+        );
+        let k = k.unwrap_or_default();
+        assert_eq!(k.name_prefix, "b-");
+        assert_eq!(k.resources, vec!["x.yaml"]);
     }
 
     #[test]

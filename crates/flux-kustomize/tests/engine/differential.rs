@@ -67,7 +67,7 @@ fn write_case(rng: &mut Rng, dir: &Path) -> std::io::Result<std::path::PathBuf> 
     std::fs::write(
         base.join("deploy.yaml"),
         format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\n  labels:\n    app: {app}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: {app}\n  template:\n    metadata:\n      labels:\n        app: {app}\n    spec:\n      serviceAccountName: {app}\n      containers:\n      - name: main\n        image: {image}\n        args: [\"--svc=$(SVC_NAME)\", \"--port=$(SVC_PORT)\"]\n        env:\n        - name: MODE\n          value: base\n        - name: FROM_CM\n          valueFrom:\n            configMapKeyRef:\n              name: {cm_name}\n              key: k0\n        envFrom:\n        - secretRef:\n            name: {secret_name}\n      - name: side\n        image: busybox:1.36\n      volumes:\n      - name: cfg\n        configMap:\n          name: {cm_name}\n"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\n  labels:\n    app: {app}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: {app}\n  template:\n    metadata:\n      labels:\n        app: {app}\n    spec:\n      serviceAccountName: {app}\n      containers:\n      - name: main\n        image: {image}\n        args: [\"--svc=$(SVC_NAME)\", \"--port=$(SVC_PORT)\"]\n        env:\n        - name: MODE\n          value: base\n        - name: FROM_CM\n          valueFrom:\n            configMapKeyRef:\n              name: {cm_name}\n              key: k0\n        envFrom:\n        - secretRef:\n            name: {secret_name}\n        ports:\n        - containerPort: 8080\n          name: http\n        volumeMounts:\n        - name: cfg\n          mountPath: /etc/cfg\n      - name: side\n        image: busybox:1.36\n      tolerations:\n      - key: a\n        operator: Exists\n      volumes:\n      - name: cfg\n        configMap:\n          name: {cm_name}\n"
         ),
     )?;
     std::fs::write(
@@ -95,7 +95,7 @@ fn write_case(rng: &mut Rng, dir: &Path) -> std::io::Result<std::path::PathBuf> 
         resources.push("extra.yaml");
         std::fs::write(
             base.join("extra.yaml"),
-            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gadget\nspec:\n  size: 3\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: scratch\n",
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gadget\n  labels:\n    kind: widget\nspec:\n  size: 3\n  items:\n  - name: one\n    value: 1\n  - name: two\n    value: 2\n  template:\n    spec:\n      containers:\n      - name: w\n        image: nginx:1.0\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: scratch\n",
         )?;
     }
     let mut k = String::new();
@@ -216,6 +216,30 @@ fn write_case(rng: &mut Rng, dir: &Path) -> std::io::Result<std::path::PathBuf> 
             "- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: any\n      labels:\n        patched: by-target\n  target:\n    kind: Deployment\n    name: \"{}.*\"\n",
             &app[..1]
         ));
+    }
+    if rng.chance(30) {
+        patches.push(format!(
+            "- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: {app}\n      finalizers: [example.com/keep]\n    spec:\n      template:\n        spec:\n          containers:\n          - name: main\n            ports:\n            - containerPort: 9090\n              name: metrics\n            volumeMounts:\n            - name: data\n              mountPath: /data\n          tolerations:\n          - key: b\n            operator: Exists\n          volumes:\n          - name: data\n            persistentVolumeClaim:\n              claimName: {app}-data\n"
+        ));
+    }
+    if rng.chance(30) {
+        patches.push(
+            "- patch: |-\n    apiVersion: example.com/v1\n    kind: Widget\n    metadata:\n      name: gadget\n    spec:\n      items:\n      - name: three\n        value: 3\n      extra: {enabled: true}\n  target:\n    labelSelector: kind=widget\n".to_string(),
+        );
+    }
+    if rng.chance(20) {
+        let _ = writeln!(k, "nameSuffix: -{}", rng.pick(&["s1", "zz"]));
+    }
+    if rng.chance(30) {
+        std::fs::write(
+            base.join("tls.crt"),
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )?;
+        std::fs::write(base.join("tls.key"), [0u8, 159, 146, 150, 10, 255])?;
+        let _ = writeln!(
+            k,
+            "secretGenerator:\n- name: tls\n  type: kubernetes.io/tls\n  files:\n  - tls.crt\n  - tls.key"
+        );
     }
     if !patches.is_empty() {
         let _ = writeln!(k, "patches:");
