@@ -23,11 +23,33 @@ pub fn numbers_to_float(v: Value) -> Value {
     }
 }
 
+/// Parses a YAML stream as Helm's go-yaml v2 reader does. Duplicate keys
+/// are allowed there (the last one wins), while `flux_object::yaml` rejects
+/// them; such input is read again with serde-saphyr's last-wins policy
+/// (its scalar rules are YAML 1.2, which only matters for that input).
+pub fn parse_go_documents(text: &str) -> Result<Vec<Value>, String> {
+    match flux_object::yaml::parse_documents(text) {
+        Ok(docs) => Ok(docs),
+        Err(e) => {
+            let msg = e.to_string();
+            if !msg.contains("already set in map") {
+                return Err(msg);
+            }
+            let options = serde_saphyr::options! {
+                duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+            };
+            let docs: Vec<Value> =
+                serde_saphyr::from_multiple_with_options(text, options).map_err(|_| msg.clone())?;
+            Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+        }
+    }
+}
+
 /// Parses the first YAML document of `data` as Helm reads a values file.
 /// An empty document gives an empty map; a non-map document is an error.
 pub fn parse_values_yaml(data: &[u8]) -> Result<Map<String, Value>, String> {
     let text = String::from_utf8_lossy(data);
-    let docs = flux_object::yaml::parse_documents(&text).map_err(|e| e.to_string())?;
+    let docs = parse_go_documents(&text)?;
     match docs.into_iter().next() {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => match numbers_to_float(Value::Object(m)) {
@@ -43,7 +65,7 @@ pub fn parse_values_yaml(data: &[u8]) -> Result<Map<String, Value>, String> {
 
 /// Parses one YAML document into a value with Go number semantics.
 pub fn parse_yaml_value(text: &str) -> Result<Value, String> {
-    let docs = flux_object::yaml::parse_documents(text).map_err(|e| e.to_string())?;
+    let docs = parse_go_documents(text)?;
     Ok(numbers_to_float(
         docs.into_iter().next().unwrap_or(Value::Null),
     ))
@@ -116,6 +138,13 @@ mod tests {
         assert_eq!(go_format_float_json(1e21), "1e+21");
         assert_eq!(go_format_float_json(1e-7), "1e-07");
         assert_eq!(go_format_float_json(123456789.0), "123456789");
+    }
+
+    #[test]
+    fn duplicate_keys_last_one_wins_as_in_go_yaml_v2() {
+        let m = parse_values_yaml(b"a: 1\nb: x\na: 2\n").expect("duplicates are allowed");
+        assert_eq!(m["a"].as_f64(), Some(2.0));
+        assert_eq!(m["b"], Value::String("x".into()));
     }
 
     #[test]
