@@ -88,6 +88,7 @@ enum Chunk {
     UnderDay,
     ZeroDay,
     YearDay,
+    UnderYearDay,
     Hour,
     Hour12,
     ZeroHour12,
@@ -138,6 +139,7 @@ fn parse_layout(layout: &str) -> Vec<Chunk> {
                 lit.push('_');
                 (Some(Chunk::LongYear), 5)
             }
+            b'_' if starts(i, "__2") => (Some(Chunk::UnderYearDay), 3),
             b'_' if starts(i, "_2") => (Some(Chunk::UnderDay), 2),
             b'3' => (Some(Chunk::Hour12), 1),
             b'4' => (Some(Chunk::Minute), 1),
@@ -229,6 +231,7 @@ pub fn format_go(z: &Zoned, layout: &str) -> String {
             Chunk::UnderDay => out.push_str(&format!("{:>2}", z.day())),
             Chunk::ZeroDay => out.push_str(&format!("{:02}", z.day())),
             Chunk::YearDay => out.push_str(&format!("{:03}", z.day_of_year())),
+            Chunk::UnderYearDay => out.push_str(&format!("{:>3}", z.day_of_year())),
             Chunk::Hour => out.push_str(&format!("{:02}", z.hour())),
             Chunk::Hour12 => out.push_str(&hour12(z.hour()).to_string()),
             Chunk::ZeroHour12 => out.push_str(&format!("{:02}", hour12(z.hour()))),
@@ -315,6 +318,7 @@ pub fn parse_go(layout: &str, text: &str, tz: &TimeZone) -> Result<Zoned, String
             Chunk::UnderDay => fmt.push_str("%e"),
             Chunk::ZeroDay => fmt.push_str("%d"),
             Chunk::YearDay => fmt.push_str("%j"),
+            Chunk::UnderYearDay => fmt.push_str("%_j"),
             Chunk::Hour => fmt.push_str("%H"),
             Chunk::Hour12 => fmt.push_str("%-I"),
             Chunk::ZeroHour12 => fmt.push_str("%I"),
