@@ -241,6 +241,21 @@ struct Flags {
     prec: Option<usize>,
 }
 
+/// Go's fmt rejects widths and precisions above 10^6 (`%!(BADWIDTH)`, `%!(BADPREC)`).
+const MAX_WIDTH: usize = 1_000_000;
+
+/// Go's `parsenum`: gives up (None) once the number exceeds 10^6 before another digit.
+fn go_parsenum(digits: &str) -> Option<usize> {
+    let mut n: usize = 0;
+    for b in digits.bytes() {
+        if n > MAX_WIDTH {
+            return None;
+        }
+        n = n * 10 + usize::from(b - b'0');
+    }
+    if digits.is_empty() { None } else { Some(n) }
+}
+
 /// Go's `fmt.Sprintf`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
     let mut out = String::with_capacity(format.len() + 16);
@@ -267,7 +282,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         // width
         if chars.peek().map(|p| p.1) == Some('*') {
             chars.next();
-            if let Some(Value::Int(w)) = args.get(argi) {
+            if let Some(Value::Int(w)) = args.get(argi)
+                && w.unsigned_abs() <= MAX_WIDTH as u64
+            {
                 if *w < 0 {
                     fl.minus = true;
                 }
@@ -287,7 +304,14 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 }
             }
             if !w.is_empty() {
-                fl.width = w.parse().ok();
+                match go_parsenum(&w) {
+                    Some(n) => fl.width = Some(n),
+                    None => {
+                        // Go gives up on the rest of the format
+                        out.push_str("%!(NOVERB)");
+                        break;
+                    }
+                }
             }
         }
         // precision
@@ -295,7 +319,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             chars.next();
             if chars.peek().map(|p| p.1) == Some('*') {
                 chars.next();
-                if let Some(Value::Int(p)) = args.get(argi) {
+                if let Some(Value::Int(p)) = args.get(argi)
+                    && p.unsigned_abs() <= MAX_WIDTH as u64
+                {
                     fl.prec = if *p < 0 { None } else { Some(*p as usize) };
                 } else {
                     out.push_str("%!(BADPREC)");
@@ -311,7 +337,14 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                         break;
                     }
                 }
-                fl.prec = Some(p.parse().unwrap_or(0));
+                match go_parsenum(&p) {
+                    Some(n) => fl.prec = Some(n),
+                    None if p.is_empty() => fl.prec = Some(0),
+                    None => {
+                        out.push_str("%!(NOVERB)");
+                        break;
+                    }
+                }
             }
         }
         let Some((_, verb)) = chars.next() else {

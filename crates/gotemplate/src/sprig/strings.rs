@@ -178,15 +178,19 @@ pub(super) fn register(m: &mut FuncMap) {
             .collect();
         Ok(parts.join(" ").into())
     });
-    reg1(m, "indent", |n, a| {
-        arity(n, a, 2)?;
+    reg(m, "indent", |ctx, a| {
+        arity("indent", a, 2)?;
         let w = i_arg(a, 0)?;
-        Ok(indent(w, s_arg(a, 1)?)?.into())
+        let s = s_arg(a, 1)?;
+        ctx.reserve_output(indented_size(w, s))?;
+        Ok(indent(w, s)?.into())
     });
-    reg1(m, "nindent", |n, a| {
-        arity(n, a, 2)?;
+    reg(m, "nindent", |ctx, a| {
+        arity("nindent", a, 2)?;
         let w = i_arg(a, 0)?;
-        Ok(format!("\n{}", indent(w, s_arg(a, 1)?)?).into())
+        let s = s_arg(a, 1)?;
+        ctx.reserve_output(indented_size(w, s))?;
+        Ok(format!("\n{}", indent(w, s)?).into())
     });
     reg1(m, "replace", |n, a| {
         arity(n, a, 3)?;
@@ -260,6 +264,15 @@ fn byte_slice(s: &str, from: usize, to: usize) -> String {
         Some(x) => x.to_string(),
         None => String::from_utf8_lossy(&s.as_bytes()[from..to]).into_owned(),
     }
+}
+
+/// Size of `indent w s`, for the output budget.
+fn indented_size(w: i64, s: &str) -> usize {
+    let lines = s.bytes().filter(|b| *b == b'\n').count() + 1;
+    usize::try_from(w.max(0))
+        .unwrap_or(usize::MAX)
+        .saturating_mul(lines)
+        .saturating_add(s.len())
 }
 
 fn indent(w: i64, s: &str) -> Result<String, FuncError> {
