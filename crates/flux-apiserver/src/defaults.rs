@@ -88,6 +88,16 @@ pub fn apply(def: &ResourceDef, obj: &mut Value) {
             if let Some(spec) = obj_at(obj, "spec") {
                 default(spec, "type", json!("ClusterIP"));
                 default(spec, "sessionAffinity", json!("None"));
+                let ty = spec.get("type").and_then(Value::as_str).unwrap_or("");
+                if ty != "ExternalName" && spec.get("clusterIP").is_none_or(Value::is_null) {
+                    let b = crate::object_meta::random_bytes::<2>();
+                    let ip = format!("10.96.{}.{}", b[0], b[1].max(1));
+                    spec.insert("clusterIP".into(), json!(ip));
+                    spec.insert("clusterIPs".into(), json!([ip]));
+                    default(spec, "ipFamilies", json!(["IPv4"]));
+                    default(spec, "ipFamilyPolicy", json!("SingleStack"));
+                    default(spec, "internalTrafficPolicy", json!("Cluster"));
+                }
                 if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
                     for p in ports.iter_mut().filter_map(Value::as_object_mut) {
                         default(p, "protocol", json!("TCP"));

@@ -26,6 +26,7 @@ pub mod resources;
 pub mod schema;
 pub mod selector;
 pub mod server;
+pub mod simulator;
 pub mod status;
 pub mod store;
 pub mod table;

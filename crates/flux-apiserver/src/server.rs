@@ -131,6 +131,12 @@ impl ApiServer {
         &self.api
     }
 
+    /// Start the workload simulator on the current tokio runtime (see [`crate::simulator`]);
+    /// it runs until the returned task is aborted or the server is dropped.
+    pub fn start_workload_simulator(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(crate::simulator::run(self.api.clone()))
+    }
+
     /// The HTTP surface without authentication, as a `tower::Service` (in-process use:
     /// `kube::Client::new(server.router(), "default")`).
     pub fn router(&self) -> axum::Router {
@@ -546,14 +552,16 @@ pub fn write_kubeconfig(
 }
 
 /// Start a durable HTTPS server for `flux dev --api-only`: opens `dir`, binds `addr`,
-/// writes `dir/kubeconfig`, calls `on_ready` with the bound address, then serves until
+/// writes `dir/kubeconfig`, starts the workload simulator if asked, calls `on_ready` with the bound address, then serves until
 /// the future is dropped.
 pub async fn run_dev(
     dir: &Path,
     addr: SocketAddr,
+    workload_simulator: bool,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
     let server = ApiServer::open(dir, Durability::ProcessCrash)?;
+    let simulator = workload_simulator.then(|| server.start_workload_simulator());
     let tls = TlsMaterial::load_or_create(dir)?;
     let listener = TcpListener::bind(addr)
         .await
@@ -563,5 +571,9 @@ pub async fn run_dev(
         .map_err(|source| ServerError::Bind { addr, source })?;
     write_kubeconfig(&dir.join("kubeconfig"), local, &tls)?;
     on_ready(local);
-    server.serve_tls(listener, &tls).await
+    let served = server.serve_tls(listener, &tls).await;
+    if let Some(task) = simulator {
+        task.abort();
+    }
+    served
 }

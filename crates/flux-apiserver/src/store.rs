@@ -335,6 +335,11 @@ impl Store {
         outcome
     }
 
+    /// Every committed change from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
+        self.events.subscribe()
+    }
+
     /// Start a watch of one resource.
     pub fn watch(&self, resource: &str, start: WatchStart) -> Result<WatchFeed, ApiError> {
         let state = self.state.lock();

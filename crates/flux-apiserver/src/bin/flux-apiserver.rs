@@ -1,4 +1,4 @@
-//! `flux-apiserver --data-dir DIR [--port PORT]`: the embedded API server on its own
+//! `flux-apiserver --data-dir DIR [--port PORT] [--no-workload-simulator]`: the embedded API server on its own
 //! (what `flux dev --api-only` runs). Serves HTTPS on 127.0.0.1 until killed and writes
 //! `DIR/kubeconfig`; prints `listening on https://ADDR` once ready.
 
@@ -7,17 +7,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: flux-apiserver --data-dir DIR [--port PORT]");
+    eprintln!("usage: flux-apiserver --data-dir DIR [--port PORT] [--no-workload-simulator]");
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
     let mut data_dir: Option<PathBuf> = None;
     let mut port: u16 = 0;
+    let mut simulator = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--data-dir" => data_dir = args.next().map(PathBuf::from),
+            "--no-workload-simulator" => simulator = false,
             "--port" => match args.next().map(|p| p.parse::<u16>()) {
                 Some(Ok(p)) => port = p,
                 _ => return usage(),
@@ -39,7 +41,7 @@ fn main() -> ExitCode {
         }
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    match runtime.block_on(flux_apiserver::run_dev(&dir, addr, |local| {
+    match runtime.block_on(flux_apiserver::run_dev(&dir, addr, simulator, |local| {
         println!("listening on https://{local}");
     })) {
         Ok(()) => ExitCode::SUCCESS,

@@ -71,10 +71,14 @@ impl Kubectl {
 }
 
 async fn setup() -> anyhow::Result<Option<(Listening, Kubectl)>> {
+    setup_with(false).await
+}
+
+async fn setup_with(simulator: bool) -> anyhow::Result<Option<(Listening, Kubectl)>> {
     let Some(bin) = kubectl_binary()? else {
         return Ok(None);
     };
-    let server = Listening::start().await?;
+    let server = Listening::start_with(simulator).await?;
     let k = Kubectl {
         bin,
         kubeconfig: server.kubeconfig(),
@@ -605,5 +609,50 @@ async fn kubectl_typed_creates_send_protobuf() -> anyhow::Result<()> {
     );
     let who = k.ok(&["auth", "whoami"]).await?;
     assert!(who.contains("flux-dev-admin"), "{who}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_rollout_status_and_wait_with_the_simulator() -> anyhow::Result<()> {
+    let Some((server, k)) = setup_with(true).await? else {
+        return Ok(());
+    };
+    let dir = server.dir.path();
+    let dep = |name: &str, extra: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n{extra}spec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n"
+        )
+    };
+    k.ok(&["apply", "-f", &write(dir, "web.yaml", &dep("web", ""))?])
+        .await?;
+    let out = k
+        .ok(&["rollout", "status", "deploy/web", "--timeout=20s"])
+        .await?;
+    assert!(
+        out.contains("deployment \"web\" successfully rolled out"),
+        "{out}"
+    );
+    let out = k
+        .ok(&[
+            "wait",
+            "--for=condition=Available",
+            "deploy/web",
+            "--timeout=20s",
+        ])
+        .await?;
+    assert_eq!(out.trim(), "deployment.apps/web condition met");
+    let table = squeeze(&k.ok(&["get", "deploy", "web"]).await?);
+    assert!(table[1].starts_with("web 2/2 2 2 "), "{table:?}");
+
+    let failing = dep(
+        "broken",
+        "  annotations:\n    simulator.flux-rs.io/outcome: fail\n",
+    );
+    k.ok(&["apply", "-f", &write(dir, "broken.yaml", &failing)?])
+        .await?;
+    let err = k
+        .fails(&["rollout", "status", "deploy/broken", "--timeout=10s"])
+        .await?;
+    assert!(err.contains("exceeded its progress deadline"), "{err}");
     Ok(())
 }

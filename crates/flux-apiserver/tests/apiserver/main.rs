@@ -7,6 +7,7 @@ mod durability;
 mod kube_crud;
 mod kube_watch;
 mod kubectl;
+mod simulator;
 mod ssa;
 
 use flux_apiserver::ApiServer;
@@ -37,6 +38,11 @@ pub struct Listening {
 
 impl Listening {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(false).await
+    }
+
+    /// Start, optionally with the workload simulator.
+    pub async fn start_with(simulator: bool) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let server = ApiServer::open(dir.path(), flux_apiserver::Durability::ProcessCrash)?;
         let tls = flux_apiserver::TlsMaterial::load_or_create(dir.path())?;
@@ -45,7 +51,11 @@ impl Listening {
         flux_apiserver::write_kubeconfig(&dir.path().join("kubeconfig"), addr, &tls)?;
         let (srv, material) = (server.clone(), tls.clone());
         let task = tokio::spawn(async move {
+            let sim = simulator.then(|| srv.start_workload_simulator());
             let _ = srv.serve_tls(listener, &material).await;
+            if let Some(sim) = sim {
+                sim.abort();
+            }
         });
         Ok(Self {
             server,

@@ -20,6 +20,9 @@ pub struct Args {
     /// TCP port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 6443)]
     pub port: u16,
+    /// Do not move workloads (Deployments, Pods, Jobs, …) to a ready status.
+    #[arg(long)]
+    pub no_workload_simulator: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -35,9 +38,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let kubeconfig = args.data_dir.join("kubeconfig");
     runtime
-        .block_on(flux_apiserver::run_dev(&args.data_dir, addr, |local| {
-            println!("► API server listening on https://{local}");
-            println!("► kubeconfig written to {}", kubeconfig.display());
-        }))
+        .block_on(flux_apiserver::run_dev(
+            &args.data_dir,
+            addr,
+            !args.no_workload_simulator,
+            |local| {
+                println!("► API server listening on https://{local}");
+                println!("► kubeconfig written to {}", kubeconfig.display());
+            },
+        ))
         .with_context(|| format!("serving the API server from {}", args.data_dir.display()))
 }
