@@ -392,6 +392,7 @@ impl<'a> Builder<'a> {
 
     fn parse_resources(&self, file: &Path, bytes: &[u8]) -> Result<Vec<Resource>, Error> {
         let text = String::from_utf8_lossy(bytes);
+        let text = crate::yaml_words::protect(&text);
         let docs = flux_object::yaml::parse_documents(&text).map_err(|e| Error::ParseResource {
             file: file.to_path_buf(),
             reason: e.to_string(),

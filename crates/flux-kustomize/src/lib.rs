@@ -13,6 +13,7 @@ pub mod legacy_order;
 pub mod resource;
 pub mod selector;
 pub mod transform;
+pub mod yaml_words;
 
 use std::path::Path;
 

@@ -40,7 +40,8 @@ pub fn parse_patch(text: &str) -> Result<PatchDoc, String> {
     if let Some(ops) = json_ops {
         return Ok(PatchDoc::Json(ops));
     }
-    let docs = flux_object::yaml::parse_documents(text).map_err(|e| e.to_string())?;
+    let docs = flux_object::yaml::parse_documents(&crate::yaml_words::protect(text))
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for d in docs {
         match d {

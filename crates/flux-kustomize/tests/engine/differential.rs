@@ -95,7 +95,7 @@ fn write_case(rng: &mut Rng, dir: &Path) -> std::io::Result<std::path::PathBuf> 
         resources.push("extra.yaml");
         std::fs::write(
             base.join("extra.yaml"),
-            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gadget\n  labels:\n    kind: widget\nspec:\n  size: 3\n  items:\n  - name: one\n    value: 1\n  - name: two\n    value: 2\n  template:\n    spec:\n      containers:\n      - name: w\n        image: nginx:1.0\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: scratch\n",
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gadget\n  labels:\n    kind: widget\nspec:\n  size: 3\n  flag: yes\n  'on': off\n  plain: No\n  items:\n  - name: one\n    value: 1\n  - name: two\n    value: 2\n  template:\n    spec:\n      containers:\n      - name: w\n        image: nginx:1.0\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: scratch\n",
         )?;
     }
     let mut k = String::new();
@@ -224,7 +224,7 @@ fn write_case(rng: &mut Rng, dir: &Path) -> std::io::Result<std::path::PathBuf> 
     }
     if rng.chance(30) {
         patches.push(
-            "- patch: |-\n    apiVersion: example.com/v1\n    kind: Widget\n    metadata:\n      name: gadget\n    spec:\n      items:\n      - name: three\n        value: 3\n      extra: {enabled: true}\n  target:\n    labelSelector: kind=widget\n".to_string(),
+            "- patch: |-\n    apiVersion: example.com/v1\n    kind: Widget\n    metadata:\n      name: gadget\n    spec:\n      items:\n      - name: three\n        value: 3\n      extra:\n        on: yes\n        mode: off\n  target:\n    labelSelector: kind=widget\n".to_string(),
         );
     }
     if rng.chance(20) {
