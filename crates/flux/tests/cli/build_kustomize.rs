@@ -110,7 +110,11 @@ fn load_restrictor_flag_controls_files_outside_the_root() -> anyhow::Result<()> 
         "shared.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n",
     )?;
-    write(tmp.path(), "app/kustomization.yaml", "resources: [../shared.yaml]\n")?;
+    write(
+        tmp.path(),
+        "app/kustomization.yaml",
+        "resources: [../shared.yaml]\n",
+    )?;
     let dir = tmp.path().join("app");
     let out = flux()
         .args(["build", "kustomize"])
@@ -119,9 +123,17 @@ fn load_restrictor_flag_controls_files_outside_the_root() -> anyhow::Result<()> 
         .failure();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.contains("is not in or below"), "{stderr}");
-    assert!(stderr.contains("kustomization.yaml"), "names the file: {stderr}");
+    assert!(
+        stderr.contains("kustomization.yaml"),
+        "names the file: {stderr}"
+    );
     flux()
-        .args(["build", "kustomize", "--load-restrictor", "LoadRestrictionsNone"])
+        .args([
+            "build",
+            "kustomize",
+            "--load-restrictor",
+            "LoadRestrictionsNone",
+        ])
         .arg(&dir)
         .assert()
         .success();
