@@ -21,6 +21,7 @@ pub mod object_meta;
 pub mod openapi;
 pub mod ownership;
 pub mod protobuf;
+pub mod rbac;
 pub mod request;
 pub mod resources;
 pub mod schema;

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::discovery;
+use crate::rbac::UserInfo;
 use crate::request::{Query, ResourcePath, Route, decode_object, route};
 use crate::resources::{Registry, ResourceDef};
 use crate::status::ApiError;
@@ -154,7 +155,11 @@ impl ApiServer {
             move |req: Request, next: axum::middleware::Next| {
                 let token = token.clone();
                 async move {
-                    if is_public(req.uri().path()) || bearer_matches(&req, &token) {
+                    if bearer_matches(&req, &token) {
+                        let mut req = req;
+                        req.extensions_mut().insert(crate::rbac::UserInfo::admin());
+                        next.run(req).await
+                    } else if is_public(req.uri().path()) {
                         next.run(req).await
                     } else {
                         error_response(&ApiError::unauthorized())
@@ -265,8 +270,31 @@ async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
         .map_err(|_| ApiError::request_entity_too_large(limit))
 }
 
+/// The authenticated user (admin for in-process use), after impersonation.
+fn request_user(api: &Api, req: &Request) -> Result<UserInfo, ApiError> {
+    let real = req
+        .extensions()
+        .get::<UserInfo>()
+        .cloned()
+        .unwrap_or_else(UserInfo::admin);
+    let user = req
+        .headers()
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let groups: Vec<String> = req
+        .headers()
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_string)
+        .collect();
+    crate::rbac::effective_user(api, real, user.as_deref(), groups)
+}
+
 async fn dispatch(api: Arc<Api>, req: Request) -> Result<Response, ApiError> {
     let path = req.uri().path().to_string();
+    let user = request_user(&api, &req)?;
     let registry = &api.registry;
     let r = route(&path, |g, v, p| {
         registry.get(g, v, p).is_some_and(|d| d.namespaced)
@@ -279,6 +307,16 @@ async fn dispatch(api: Arc<Api>, req: Request) -> Result<Response, ApiError> {
         }
     };
     let accept = header_str(&req, header::ACCEPT).map(str::to_string);
+    if !matches!(r, Route::Resource(_)) {
+        let attrs = crate::rbac::Attributes {
+            verb: req.method().as_str().to_ascii_lowercase(),
+            path: Some(path.clone()),
+            ..Default::default()
+        };
+        if crate::rbac::authorize(&api, &user, &attrs).is_none() {
+            return Err(crate::rbac::forbidden(&user, &attrs));
+        }
+    }
     match r {
         Route::Version => {
             get_only(req.method())?;
@@ -332,7 +370,7 @@ async fn dispatch(api: Arc<Api>, req: Request) -> Result<Response, ApiError> {
             openapi_response(&api, &rest, req.uri().query())
         }
         Route::Unknown => Err(ApiError::no_such_path()),
-        Route::Resource(rp) => resource(api.clone(), rp, req).await,
+        Route::Resource(rp) => resource(api.clone(), rp, req, user).await,
     }
 }
 
@@ -396,7 +434,12 @@ fn openapi_response(api: &Api, rest: &str, query: Option<&str>) -> Result<Respon
     Ok(resp)
 }
 
-async fn resource(api: Arc<Api>, rp: ResourcePath, req: Request) -> Result<Response, ApiError> {
+async fn resource(
+    api: Arc<Api>,
+    rp: ResourcePath,
+    req: Request,
+    user: UserInfo,
+) -> Result<Response, ApiError> {
     let def: Arc<ResourceDef> = api
         .registry
         .get(&rp.group, &rp.version, &rp.plural)
@@ -420,6 +463,29 @@ async fn resource(api: Arc<Api>, rp: ResourcePath, req: Request) -> Result<Respo
         return Err(ApiError::method_not_allowed());
     }
     let content_type = header_str(&req, header::CONTENT_TYPE).map(str::to_string);
+    let verb = match (&method, name) {
+        (&Method::GET, Some(_)) => "get",
+        (&Method::GET, None) if q.watch => "watch",
+        (&Method::GET, None) => "list",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, Some(_)) => "delete",
+        (&Method::DELETE, None) => "deletecollection",
+        _ => "unknown",
+    };
+    let attrs = crate::rbac::Attributes {
+        verb: verb.to_string(),
+        api_group: def.group.clone(),
+        resource: def.plural.clone(),
+        subresource: sub.unwrap_or("").to_string(),
+        name: name.unwrap_or("").to_string(),
+        namespace: ns.unwrap_or("").to_string(),
+        path: None,
+    };
+    if crate::rbac::authorize(&api, &user, &attrs).is_none() {
+        return Err(crate::rbac::forbidden(&user, &attrs));
+    }
     let answer = match (method, name) {
         (Method::GET, Some(name)) => {
             let answer = verbs::get(&api, &def, ns, name, sub)?;
@@ -468,7 +534,11 @@ async fn resource(api: Arc<Api>, rp: ResourcePath, req: Request) -> Result<Respo
         (Method::POST, None) => {
             let body = read_body(req, api.body_limit).await?;
             let obj = decode_object(content_type.as_deref(), &body)?;
-            verbs::create(&api, &def, ns, obj, &q)?
+            if def.create_only {
+                verbs::review(&api, &def, obj, &user)?
+            } else {
+                verbs::create(&api, &def, ns, obj, &q)?
+            }
         }
         (Method::PUT, Some(name)) => {
             let body = read_body(req, api.body_limit).await?;

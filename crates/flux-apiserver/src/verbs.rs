@@ -10,6 +10,7 @@ use crate::defaults;
 use crate::object_meta::{
     finalizers, is_deleting, meta, meta_mut, meta_str, name_suffix, new_uid, now_rfc3339, uid,
 };
+use crate::rbac::{Attributes, UserInfo};
 use crate::request::{Query, media_type};
 use crate::resources::ResourceDef;
 use crate::schema;
@@ -398,7 +399,7 @@ pub fn create(
     q: &Query,
 ) -> Result<Answer, ApiError> {
     if def.create_only {
-        return review(def, obj);
+        return review(api, def, obj, &UserInfo::admin());
     }
     create_object(api, def, ns, obj, q, Ownership::Update)
 }
@@ -514,25 +515,78 @@ fn create_object(
     Ok(Answer::created(render(def, &stored)))
 }
 
-/// SelfSubjectAccessReview and friends: everyone is cluster-admin until RBAC exists.
-fn review(def: &ResourceDef, mut obj: Value) -> Result<Answer, ApiError> {
+/// SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectReview and friends, answered
+/// by the RBAC authorizer for `user` (the requester, or the review's subject).
+pub fn review(
+    api: &Api,
+    def: &ResourceDef,
+    mut obj: Value,
+    user: &UserInfo,
+) -> Result<Answer, ApiError> {
     let map = obj
         .as_object_mut()
         .ok_or_else(|| ApiError::bad_request("the request body must be an object"))?;
     map.insert("apiVersion".into(), json!(def.api_version()));
     map.insert("kind".into(), json!(def.kind));
+    let spec = map.get("spec").cloned().unwrap_or(json!({}));
+    let access = |subject: &UserInfo| -> Value {
+        let s = |p: &str| {
+            spec.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let attrs = if spec.get("nonResourceAttributes").is_some() {
+            Attributes {
+                verb: s("/nonResourceAttributes/verb"),
+                path: Some(s("/nonResourceAttributes/path")),
+                ..Default::default()
+            }
+        } else {
+            Attributes {
+                verb: s("/resourceAttributes/verb"),
+                api_group: s("/resourceAttributes/group"),
+                resource: s("/resourceAttributes/resource"),
+                subresource: s("/resourceAttributes/subresource"),
+                name: s("/resourceAttributes/name"),
+                namespace: s("/resourceAttributes/namespace"),
+                path: None,
+            }
+        };
+        match crate::rbac::authorize(api, subject, &attrs) {
+            Some(reason) => json!({"allowed": true, "reason": reason}),
+            None => json!({"allowed": false}),
+        }
+    };
     let status = match def.kind.as_str() {
-        "SelfSubjectReview" => json!({"userInfo": {
-            "username": "flux-dev-admin",
-            "groups": ["system:masters", "system:authenticated"]}}),
+        "SelfSubjectReview" => json!({"userInfo": {"username": user.name, "groups": user.groups}}),
         "TokenReview" => json!({"authenticated": false}),
-        "SelfSubjectRulesReview" => json!({
+        "SelfSubjectRulesReview" if user.groups.iter().any(|g| g == "system:masters") => json!({
             "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
             "incomplete": false}),
-        _ => {
-            json!({"allowed": true, "reason": "flux-apiserver grants every request (no RBAC yet)"})
+        "SelfSubjectRulesReview" => {
+            json!({"resourceRules": [], "nonResourceRules": [], "incomplete": true,
+            "evaluationError": "rule listing is only implemented for cluster admins"})
         }
+        "SubjectAccessReview" => {
+            let name = spec.get("user").and_then(Value::as_str).unwrap_or("");
+            let groups: Vec<String> = spec
+                .get("groups")
+                .and_then(Value::as_array)
+                .map(|g| {
+                    g.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            access(&UserInfo {
+                name: name.to_string(),
+                groups,
+            })
+        }
+        _ => access(user),
     };
     map.insert("status".into(), status);
     Ok(Answer::created(obj))

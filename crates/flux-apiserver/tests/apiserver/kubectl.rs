@@ -656,3 +656,84 @@ async fn kubectl_rollout_status_and_wait_with_the_simulator() -> anyhow::Result<
     assert!(err.contains("exceeded its progress deadline"), "{err}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_rbac_and_impersonation() -> anyhow::Result<()> {
+    let Some((server, k)) = setup().await? else {
+        return Ok(());
+    };
+    let rbac = write(
+        server.dir.path(),
+        "rbac.yaml",
+        r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: team
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: deployer
+  namespace: team
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: cm-reader
+  namespace: team
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: deployer-reads
+  namespace: team
+subjects:
+- kind: ServiceAccount
+  name: deployer
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: cm-reader
+"#,
+    )?;
+    k.ok(&["apply", "-f", &rbac]).await?;
+    let sa = "--as=system:serviceaccount:team:deployer";
+    assert_eq!(
+        k.ok(&["auth", "can-i", "list", "configmaps", "-n", "team", sa])
+            .await?
+            .trim(),
+        "yes"
+    );
+    let out = k
+        .command(&["auth", "can-i", "delete", "configmaps", "-n", "team", sa])
+        .output()
+        .await?;
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no");
+    assert_eq!(
+        k.ok(&["get", "cm", "-n", "team", sa, "-o", "name"])
+            .await?
+            .trim(),
+        ""
+    );
+    let err = k.fails(&["get", "secrets", "-n", "team", sa]).await?;
+    assert!(
+        err.contains("secrets is forbidden: User \"system:serviceaccount:team:deployer\" cannot list resource \"secrets\" in API group \"\" in the namespace \"team\""),
+        "{err}"
+    );
+    let err = k
+        .fails(&["create", "configmap", "x", "-n", "team", sa])
+        .await?;
+    assert!(err.contains("forbidden"), "{err}");
+    let who = k.ok(&["auth", "whoami", sa]).await?;
+    assert!(
+        who.contains("system:serviceaccount:team:deployer")
+            && who.contains("system:serviceaccounts:team"),
+        "{who}"
+    );
+    Ok(())
+}
