@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use crate::error::FuncError;
 use crate::format::{sprint, sprintf, sprintln};
 use crate::value::Value;
-use crate::{Func, FuncMap, func};
+use crate::{Func, FuncMap, GoCompat, func};
 
 pub(crate) fn builtin(name: &str) -> Option<&'static Func> {
     static MAP: OnceLock<FuncMap> = OnceLock::new();
@@ -93,30 +93,32 @@ fn build() -> FuncMap {
         "urlquery".into(),
         func(|_, a| Ok(query_escape(&eval_args(a)).into())),
     );
-    m.insert("eq".into(), func(|_, a| eq(a).map(Value::Bool)));
+    m.insert(
+        "eq".into(),
+        func(|ctx, a| eq(a, ctx.templates().go_compat()).map(Value::Bool)),
+    );
     m.insert(
         "ne".into(),
-        func(|_, a| {
+        func(|ctx, a| {
             want("ne", a, 2)?;
-            eq(a).map(|b| Value::Bool(!b))
+            eq(a, ctx.templates().go_compat()).map(|b| Value::Bool(!b))
         }),
     );
-    m.insert(
-        "lt".into(),
-        func(|_, a| cmp_args("lt", a).map(|o| Value::Bool(o == Ordering::Less))),
-    );
-    m.insert(
-        "le".into(),
-        func(|_, a| cmp_args("le", a).map(|o| Value::Bool(o != Ordering::Greater))),
-    );
-    m.insert(
-        "gt".into(),
-        func(|_, a| cmp_args("gt", a).map(|o| Value::Bool(o == Ordering::Greater))),
-    );
-    m.insert(
-        "ge".into(),
-        func(|_, a| cmp_args("ge", a).map(|o| Value::Bool(o != Ordering::Less))),
-    );
+    type Cmp = fn(Ordering) -> bool;
+    let comparisons: [(&'static str, Cmp); 4] = [
+        ("lt", |o| o == Ordering::Less),
+        ("le", |o| o != Ordering::Greater),
+        ("gt", |o| o == Ordering::Greater),
+        ("ge", |o| o != Ordering::Less),
+    ];
+    for (name, test) in comparisons {
+        m.insert(
+            name.into(),
+            func(move |ctx, a| {
+                cmp_args(name, a, ctx.templates().go_compat()).map(|o| Value::Bool(test(o)))
+            }),
+        );
+    }
     m.insert(
         "call".into(),
         func(|_, a| match a.first() {
@@ -323,8 +325,19 @@ fn kind(v: &Value) -> Kind {
     }
 }
 
+fn incompatible(a: &Value, b: &Value, compat: GoCompat) -> FuncError {
+    match compat {
+        GoCompat::Go123 => FuncError::msg("incompatible types for comparison"),
+        GoCompat::Go125 => FuncError::msg(format!(
+            "incompatible types for comparison: {} and {}",
+            a.type_name(),
+            b.type_name()
+        )),
+    }
+}
+
 /// Go's `eq`: arg1 == arg2 || arg1 == arg3 …, with Go's type rules.
-pub(crate) fn eq(a: &[Value]) -> Result<bool, FuncError> {
+pub(crate) fn eq(a: &[Value], compat: GoCompat) -> Result<bool, FuncError> {
     let Some(a1) = a.first() else {
         return Err(FuncError::Usage(
             "wrong number of args for eq: want at least 1 got 0".into(),
@@ -338,7 +351,16 @@ pub(crate) fn eq(a: &[Value]) -> Result<bool, FuncError> {
         let k2 = kind(b);
         let truth = if k1 != k2 {
             if k1 != Kind::Nil && k2 != Kind::Nil {
-                return Err(FuncError::msg("incompatible types for comparison"));
+                if k1 == Kind::Other && k2 == Kind::Other {
+                    return Err(FuncError::msg(format!(
+                        "non-comparable types {}: {}, {}: {}",
+                        sprintf("%s", std::slice::from_ref(a1)),
+                        a1.type_name(),
+                        b.type_name(),
+                        b.to_go_string()
+                    )));
+                }
+                return Err(incompatible(a1, b, compat));
             }
             false
         } else {
@@ -348,10 +370,19 @@ pub(crate) fn eq(a: &[Value]) -> Result<bool, FuncError> {
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::String(x), Value::String(y)) => x == y,
                 (Value::Nil, Value::Nil) => true,
+                _ if a1.type_name() != b.type_name() => {
+                    return Err(FuncError::msg(format!(
+                        "non-comparable types {}: {}, {}: {}",
+                        sprintf("%s", std::slice::from_ref(a1)),
+                        a1.type_name(),
+                        b.type_name(),
+                        b.to_go_string()
+                    )));
+                }
                 _ => {
                     return Err(FuncError::msg(format!(
                         "non-comparable type {}: {}",
-                        b.to_go_string(),
+                        sprintf("%s", std::slice::from_ref(b)),
                         b.type_name()
                     )));
                 }
@@ -364,17 +395,18 @@ pub(crate) fn eq(a: &[Value]) -> Result<bool, FuncError> {
     Ok(false)
 }
 
-fn cmp_args(name: &str, a: &[Value]) -> Result<Ordering, FuncError> {
+fn cmp_args(name: &str, a: &[Value], compat: GoCompat) -> Result<Ordering, FuncError> {
     want(name, a, 2)?;
     let (x, y) = (&a[0], &a[1]);
     let (k1, k2) = (kind(x), kind(y));
-    if matches!(k1, Kind::Bool | Kind::Nil | Kind::Other)
-        || matches!(k2, Kind::Bool | Kind::Nil | Kind::Other)
-    {
+    if matches!(k1, Kind::Nil | Kind::Other) || matches!(k2, Kind::Nil | Kind::Other) {
         return Err(FuncError::msg("invalid type for comparison"));
     }
     if k1 != k2 {
-        return Err(FuncError::msg("incompatible types for comparison"));
+        return Err(incompatible(x, y, compat));
+    }
+    if k1 == Kind::Bool {
+        return Err(FuncError::msg("invalid type for comparison"));
     }
     Ok(match (x, y) {
         (Value::Int(p), Value::Int(q)) => p.cmp(q),

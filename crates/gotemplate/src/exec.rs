@@ -464,8 +464,15 @@ impl<'t> Exec<'t> {
                 .map(|(i, v)| (Value::Int(i as i64), Value::Int(i64::from(*v))))
                 .collect(),
             Value::Int(n) => {
-                if b.pipe.decl.len() > 1 {
+                if self.templates.go_compat == crate::GoCompat::Go123 {
                     return Err(range_err(f, n.to_string()));
+                }
+                if b.pipe.decl.len() > 1 {
+                    let msg = format!("can't use {n} to iterate over more than one variable");
+                    return Err(match last_arg {
+                        Some(a) => f.err(a.pos(), a, msg),
+                        None => f.err(b.pos, &ctx, msg),
+                    });
                 }
                 let n = (*n).max(0);
                 if (n as u64).saturating_add(self.range_iterations)

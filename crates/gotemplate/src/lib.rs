@@ -60,6 +60,16 @@ pub enum MissingKey {
     Error,
 }
 
+/// Which Go release's `text/template` to follow where releases differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GoCompat {
+    /// Go 1.23 (Helm v3.17): no `range` over integers; terse comparison errors.
+    #[default]
+    Go123,
+    /// Go 1.25 (Helm v4): `range` over integers; comparison errors name both types.
+    Go125,
+}
+
 /// Execution limits (errors, never crashes, when exceeded).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -102,6 +112,7 @@ pub struct Templates {
     set: HashMap<String, Arc<TemplateDef>>,
     missing_key: MissingKey,
     limits: Limits,
+    go_compat: GoCompat,
 }
 
 impl std::fmt::Debug for Templates {
@@ -125,7 +136,18 @@ impl Templates {
             set: HashMap::new(),
             missing_key: MissingKey::Default,
             limits: Limits::default(),
+            go_compat: GoCompat::default(),
         }
+    }
+
+    /// Chooses the Go release whose behaviour to follow where releases differ.
+    pub fn set_go_compat(&mut self, go_compat: GoCompat) {
+        self.go_compat = go_compat;
+    }
+
+    /// The Go release followed.
+    pub fn go_compat(&self) -> GoCompat {
+        self.go_compat
     }
 
     /// Names the set (Go's root template name, used in "no template … associated with

@@ -106,8 +106,20 @@ fn range_forms() {
         "{}",
         "",
     );
-    check("{{ range 3 }}{{ . }}{{ end }}", "{}", "012");
-    check("{{ range $i := 3 }}{{ $i }}{{ end }}", "{}", "012");
+    // range over an integer: Go 1.22+ (Helm v4); Helm v3.17's Go 1.23 rejects it
+    check_err(
+        "{{ range 3 }}{{ . }}{{ end }}",
+        "{}",
+        "range can't iterate over 3",
+    );
+    let mut t = Templates::new(FuncMap::new());
+    t.set_go_compat(gotemplate::GoCompat::Go125);
+    t.parse(
+        "r",
+        "{{ range 3 }}{{ . }}{{ end }}|{{ range $i := 2 }}{{ $i }}{{ end }}",
+    )
+    .unwrap();
+    assert_eq!(t.execute("r", &Value::Nil).unwrap(), "012|01");
     check(
         "{{ $x := 0 }}{{ range list 1 2 }}{{ $x = . }}{{ end }}{{ $x }}",
         "{}",

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gotemplate::{Map, MissingKey, Templates, Value, sprig_funcs};
+use gotemplate::{GoCompat, Map, MissingKey, Templates, Value, sprig_funcs};
 
 fn helm_binary() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("HELM") {
@@ -19,6 +19,30 @@ fn helm_binary() -> Option<PathBuf> {
     }
     let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (!path.is_empty()).then(|| PathBuf::from(path))
+}
+
+/// The Go release the helm binary was built with, as far as templates can tell.
+fn go_compat(helm: &Path) -> GoCompat {
+    let out = Command::new(helm).args(["version", "--short"]).output();
+    match out {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).starts_with("v4") => GoCompat::Go125,
+        _ => GoCompat::Go123,
+    }
+}
+
+/// The first error of helm's stderr in Go's one-line form (helm v4 splits exec errors
+/// over three lines: location, "executing … at <…>:", message).
+fn helm_error(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let first = lines
+        .first()
+        .copied()
+        .unwrap_or("")
+        .trim_start_matches("Error: ");
+    if lines.len() >= 3 && lines[1].starts_with("  executing ") {
+        return format!("template: {first}: {} {}", lines[1].trim(), lines[2].trim());
+    }
+    first.to_string()
 }
 
 fn cases() -> Vec<String> {
@@ -88,6 +112,7 @@ fn sprig_and_builtins_match_helm() {
     data.insert("Values".into(), Value::from_json(&json));
     let mut t = Templates::new(sprig_funcs());
     t.set_missing_key(MissingKey::Zero);
+    t.set_go_compat(go_compat(&helm));
     t.parse("diffchart/templates/cm.yaml", &src).unwrap();
     // SAFETY-free: jiff reads TZ for the local zone; the test sets it for helm only,
     // and the cases use explicit zones or values that do not depend on it.
@@ -123,6 +148,7 @@ fn execution_errors_match_helm() {
         eprintln!("skipping: helm binary not found (set HELM)");
         return;
     };
+    let compat = go_compat(&helm);
     let values_json = include_str!("differential/values.json");
     let json: serde_json::Value = serde_json::from_str(values_json).unwrap();
     let dir = std::env::temp_dir().join(format!("gotemplate-errs-{}", std::process::id()));
@@ -146,18 +172,13 @@ fn execution_errors_match_helm() {
             .arg(&chart)
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let helm_msg = stderr
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim_start_matches("Error: ")
-            .to_string();
+        let helm_msg = helm_error(&String::from_utf8_lossy(&out.stderr));
 
         let mut data = Map::new();
         data.insert("Values".into(), Value::from_json(&json));
         let mut t = Templates::new(sprig_funcs());
         t.set_missing_key(MissingKey::Zero);
+        t.set_go_compat(compat);
         let ours = match t.parse("c/templates/x.yaml", &format!("{case}\n")) {
             Err(e) => e.to_string(),
             Ok(()) => match t.execute("c/templates/x.yaml", &Value::map(data)) {
@@ -204,6 +225,7 @@ fn parse_errors_match_helm() {
         eprintln!("skipping: helm binary not found (set HELM)");
         return;
     };
+    let compat = go_compat(&helm);
     let dir = std::env::temp_dir().join(format!("gotemplate-perr-{}", std::process::id()));
     let chart = dir.join("c");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
@@ -228,15 +250,11 @@ fn parse_errors_match_helm() {
         let helm_msg = if out.status.success() {
             "OK".to_string()
         } else {
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("Error: ")
-                .to_string()
+            helm_error(&String::from_utf8_lossy(&out.stderr))
         };
         let mut t = Templates::new(sprig_funcs());
         t.set_missing_key(MissingKey::Zero);
+        t.set_go_compat(compat);
         let ours = match t.parse("c/templates/x.yaml", &text) {
             Err(e) => helm_parse_error(&e),
             Ok(()) => match t.execute("c/templates/x.yaml", &Value::map(Map::new())) {
@@ -323,6 +341,7 @@ fn template_snippets_match_helm() {
     data.insert("Values".into(), Value::from_json(&json));
     let mut t = Templates::new(funcs);
     t.set_missing_key(MissingKey::Zero);
+    t.set_go_compat(go_compat(&helm));
     t.parse("c/templates/x.yaml", &src).unwrap();
     let got_text = t
         .execute("c/templates/x.yaml", &Value::map(data))
