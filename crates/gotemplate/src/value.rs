@@ -138,15 +138,26 @@ impl MapRef {
     }
 }
 
+thread_local! {
+    static DEBUG_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl fmt::Debug for MapRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.with(|m| f.debug_map().entries(m.iter()).finish())
+        let depth = DEBUG_DEPTH.with(|d| d.get());
+        if depth > MAX_VALUE_DEPTH {
+            return f.write_str("{…}");
+        }
+        DEBUG_DEPTH.with(|d| d.set(depth + 1));
+        let r = self.with(|m| f.debug_map().entries(m.iter()).finish());
+        DEBUG_DEPTH.with(|d| d.set(depth));
+        r
     }
 }
 
 impl PartialEq for MapRef {
     fn eq(&self, other: &Self) -> bool {
-        self.ptr_eq(other) || self.with(|a| other.with(|b| a == b))
+        Value::deep_eq_maps(self, other, 0)
     }
 }
 
@@ -180,7 +191,18 @@ impl fmt::Debug for Value {
 }
 
 impl PartialEq for Value {
+    /// Deep equality (Go's `reflect.DeepEqual` on template values); nesting beyond
+    /// 200 levels (cyclic maps) compares unequal instead of recursing forever.
     fn eq(&self, other: &Self) -> bool {
+        self.deep_eq(other, 0)
+    }
+}
+
+impl Value {
+    fn deep_eq(&self, other: &Value, depth: usize) -> bool {
+        if depth > MAX_VALUE_DEPTH {
+            return false;
+        }
         match (self, other) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
@@ -188,11 +210,29 @@ impl PartialEq for Value {
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
             (Value::Bytes(a), Value::Bytes(b)) => a == b,
-            (Value::List(a), Value::List(b)) => a == b,
-            (Value::Map(a), Value::Map(b)) => a == b,
+            (Value::List(a), Value::List(b)) => {
+                Arc::ptr_eq(a, b)
+                    || (a.len() == b.len()
+                        && a.iter().zip(b.iter()).all(|(x, y)| x.deep_eq(y, depth + 1)))
+            }
+            (Value::Map(a), Value::Map(b)) => Value::deep_eq_maps(a, b, depth),
             (Value::Object(a), Value::Object(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
+    }
+
+    fn deep_eq_maps(a: &MapRef, b: &MapRef, depth: usize) -> bool {
+        if a.ptr_eq(b) {
+            return true;
+        }
+        if depth > MAX_VALUE_DEPTH {
+            return false;
+        }
+        let (x, y) = (a.snapshot(), b.snapshot());
+        x.len() == y.len()
+            && x.iter()
+                .zip(y.iter())
+                .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.deep_eq(v2, depth + 1))
     }
 }
 

@@ -131,3 +131,17 @@ fn self_referencing_map_prints_without_crashing() {
     let out = t.execute("c", &Value::Nil).unwrap();
     assert!(out.starts_with("true "), "{out}");
 }
+
+#[test]
+fn comparing_cyclic_maps_does_not_crash() {
+    let mut t = Templates::new(sprig_funcs());
+    t.parse(
+        "c",
+        r#"{{ $a := dict }}{{ $_ := set $a "s" $a }}{{ $b := dict }}{{ $_ := set $b "s" $b }}{{ deepEqual $a $b }} {{ has $a (list $b) }} {{ deepEqual $a $a }}"#,
+    )
+    .unwrap();
+    let out = t.execute("c", &Value::Nil).unwrap();
+    assert_eq!(out, "false false true");
+    let d = format!("{:?}", t.execute("c", &Value::Nil).map(|_| ()));
+    assert!(d.contains("Ok"));
+}
