@@ -145,3 +145,32 @@ fn comparing_cyclic_maps_does_not_crash() {
     let d = format!("{:?}", t.execute("c", &Value::Nil).map(|_| ()));
     assert!(d.contains("Ok"));
 }
+
+#[test]
+fn deepest_accepted_nesting_executes_on_a_small_stack() {
+    // 190 nested calls parse (the limit is 200) and must also execute on a 2 MiB thread
+    let src = format!("{{{{ {}0{} }}}}", "(add1 ".repeat(190), ")".repeat(190));
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let mut t = Templates::new(sprig_funcs());
+            t.parse("n", &src).map_err(|e| e.to_string())?;
+            t.execute("n", &Value::Nil).map_err(|e| e.to_string())
+        })
+        .unwrap();
+    assert_eq!(handle.join().unwrap().unwrap(), "190");
+    let src = format!(
+        "{}x{}",
+        "{{ if true }}".repeat(190),
+        "{{ end }}".repeat(190)
+    );
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let mut t = Templates::new(sprig_funcs());
+            t.parse("n", &src).map_err(|e| e.to_string())?;
+            t.execute("n", &Value::Nil).map_err(|e| e.to_string())
+        })
+        .unwrap();
+    assert_eq!(handle.join().unwrap().unwrap(), "x");
+}
