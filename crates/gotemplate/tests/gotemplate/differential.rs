@@ -7,18 +7,44 @@ use std::process::Command;
 
 use gotemplate::{GoCompat, Map, MissingKey, Templates, Value, sprig_funcs};
 
-fn helm_binary() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("HELM") {
-        return Some(PathBuf::from(p));
-    }
+fn get_helm(major: &str) -> Option<PathBuf> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tool = here.join("../../../shared/tools/get-helm");
-    let out = Command::new(tool).arg("3").output().ok()?;
+    let out = Command::new(tool).arg(major).output().ok()?;
     if !out.status.success() {
         return None;
     }
     let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (!path.is_empty()).then(|| PathBuf::from(path))
+}
+
+/// The helm binaries to compare with: `$HELM` alone when set, else v3.17.3 and v4.
+/// Under `CI=true` a missing binary is a failure; elsewhere the test is skipped loudly.
+fn helm_binaries() -> Vec<PathBuf> {
+    if let Ok(p) = std::env::var("HELM") {
+        return vec![PathBuf::from(p)];
+    }
+    let found: Vec<PathBuf> = ["3", "4"].iter().filter_map(|m| get_helm(m)).collect();
+    if found.len() < 2 {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "helm v3 and v4 binaries not found (set HELM or provide ../shared/tools/get-helm)"
+            );
+        }
+        eprintln!(
+            "helm v3/v4 not all found: comparing with {} binaries",
+            found.len()
+        );
+    }
+    found
+}
+
+/// Runs `check` against every helm binary.
+fn against_each_helm(check: fn(&Path)) {
+    for helm in helm_binaries() {
+        eprintln!("comparing with {}", helm.display());
+        check(&helm);
+    }
 }
 
 /// The Go release the helm binary was built with, as far as templates can tell.
@@ -72,13 +98,10 @@ fn case_lines(output: &str) -> Vec<String> {
 
 #[test]
 fn sprig_and_builtins_match_helm() {
-    let Some(helm) = helm_binary() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("helm binary not found (set HELM or provide ../shared/tools/get-helm)");
-        }
-        eprintln!("skipping: helm binary not found (set HELM)");
-        return;
-    };
+    against_each_helm(sprig_and_builtins_match_helm_with);
+}
+
+fn sprig_and_builtins_match_helm_with(helm: &Path) {
     let cases = cases();
     let src = template_source(&cases);
     let values_json = include_str!("differential/values.json");
@@ -93,7 +116,7 @@ fn sprig_and_builtins_match_helm() {
     .unwrap();
     std::fs::write(chart.join("values.yaml"), values_json).unwrap();
     std::fs::write(chart.join("templates/cm.yaml"), &src).unwrap();
-    let out = Command::new(&helm)
+    let out = Command::new(helm)
         .args(["template", "diff"])
         .arg(&chart)
         .env("TZ", "UTC")
@@ -112,7 +135,7 @@ fn sprig_and_builtins_match_helm() {
     data.insert("Values".into(), Value::from_json(&json));
     let mut t = Templates::new(sprig_funcs());
     t.set_missing_key(MissingKey::Zero);
-    t.set_go_compat(go_compat(&helm));
+    t.set_go_compat(go_compat(helm));
     t.parse("diffchart/templates/cm.yaml", &src).unwrap();
     // SAFETY-free: jiff reads TZ for the local zone; the test sets it for helm only,
     // and the cases use explicit zones or values that do not depend on it.
@@ -141,14 +164,11 @@ fn sprig_and_builtins_match_helm() {
 /// helm and here with the same message (helm prints Go's error after "Error: ").
 #[test]
 fn execution_errors_match_helm() {
-    let Some(helm) = helm_binary() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("helm binary not found (set HELM or provide ../shared/tools/get-helm)");
-        }
-        eprintln!("skipping: helm binary not found (set HELM)");
-        return;
-    };
-    let compat = go_compat(&helm);
+    against_each_helm(execution_errors_match_helm_with);
+}
+
+fn execution_errors_match_helm_with(helm: &Path) {
+    let compat = go_compat(helm);
     let values_json = include_str!("differential/values.json");
     let json: serde_json::Value = serde_json::from_str(values_json).unwrap();
     let dir = std::env::temp_dir().join(format!("gotemplate-errs-{}", std::process::id()));
@@ -167,7 +187,7 @@ fn execution_errors_match_helm() {
         .collect();
     for case in &cases {
         std::fs::write(chart.join("templates/x.yaml"), format!("{case}\n")).unwrap();
-        let out = Command::new(&helm)
+        let out = Command::new(helm)
             .args(["template", "r"])
             .arg(&chart)
             .output()
@@ -218,14 +238,11 @@ fn helm_parse_error(ours: &gotemplate::Error) -> String {
 /// after helm's own rewording of parse errors.
 #[test]
 fn parse_errors_match_helm() {
-    let Some(helm) = helm_binary() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("helm binary not found (set HELM or provide ../shared/tools/get-helm)");
-        }
-        eprintln!("skipping: helm binary not found (set HELM)");
-        return;
-    };
-    let compat = go_compat(&helm);
+    against_each_helm(parse_errors_match_helm_with);
+}
+
+fn parse_errors_match_helm_with(helm: &Path) {
+    let compat = go_compat(helm);
     let dir = std::env::temp_dir().join(format!("gotemplate-perr-{}", std::process::id()));
     let chart = dir.join("c");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
@@ -242,7 +259,7 @@ fn parse_errors_match_helm() {
     for case in &cases {
         let text = format!("{case}\n");
         std::fs::write(chart.join("templates/x.yaml"), &text).unwrap();
-        let out = Command::new(&helm)
+        let out = Command::new(helm)
             .args(["template", "r"])
             .arg(&chart)
             .output()
@@ -280,13 +297,10 @@ fn parse_errors_match_helm() {
 /// and here (each is a `define`, printed with `%q` through an `include`-like helper).
 #[test]
 fn template_snippets_match_helm() {
-    let Some(helm) = helm_binary() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("helm binary not found (set HELM or provide ../shared/tools/get-helm)");
-        }
-        eprintln!("skipping: helm binary not found (set HELM)");
-        return;
-    };
+    against_each_helm(template_snippets_match_helm_with);
+}
+
+fn template_snippets_match_helm_with(helm: &Path) {
     let snippets: Vec<&str> = include_str!("differential/snippets.txt")
         .split("\n----\n")
         .map(|c| c.trim_end_matches('\n'))
@@ -312,7 +326,7 @@ fn template_snippets_match_helm() {
     .unwrap();
     std::fs::write(chart.join("values.yaml"), values_json).unwrap();
     std::fs::write(chart.join("templates/x.yaml"), &src).unwrap();
-    let out = Command::new(&helm)
+    let out = Command::new(helm)
         .args(["template", "r"])
         .arg(&chart)
         .output()
@@ -341,7 +355,7 @@ fn template_snippets_match_helm() {
     data.insert("Values".into(), Value::from_json(&json));
     let mut t = Templates::new(funcs);
     t.set_missing_key(MissingKey::Zero);
-    t.set_go_compat(go_compat(&helm));
+    t.set_go_compat(go_compat(helm));
     t.parse("c/templates/x.yaml", &src).unwrap();
     let got_text = t
         .execute("c/templates/x.yaml", &Value::map(data))
