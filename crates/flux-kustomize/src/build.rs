@@ -187,11 +187,116 @@ pub fn build(fs: &dyn Filesystem, dir: &Path, opts: &BuildOptions) -> Result<Vec
         ra.resources
             .sort_by(|a, b| o.compare(&a.cur_id(), &b.cur_id()));
     }
+    // kustomize writes objects through JSON maps: keys come out sorted.
     Ok(ra
         .resources
         .into_iter()
-        .map(|r| Value::Object(r.obj))
+        .map(|r| sorted_keys(Value::Object(r.obj)))
         .collect())
+}
+
+/// The value with every mapping's keys in the order kustomize prints them (its output goes
+/// through go-yaml v2, which sorts map keys "naturally").
+fn sorted_keys(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let entries: Vec<(String, Value)> = m.into_iter().collect();
+            let entries = merge_sort(entries, &|a, b| go_yaml_key_order(&a.0, &b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted_keys).collect()),
+        other => other,
+    }
+}
+
+/// A stable merge sort that tolerates comparators that are not total orders (the standard
+/// library's sort may panic on those).
+fn merge_sort<T>(mut v: Vec<T>, cmp: &dyn Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    if v.len() <= 1 {
+        return v;
+    }
+    let right = v.split_off(v.len() / 2);
+    let (left, right) = (merge_sort(v, cmp), merge_sort(right, cmp));
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut l = left.into_iter().peekable();
+    let mut r = right.into_iter().peekable();
+    loop {
+        let take_right = match (l.peek(), r.peek()) {
+            (Some(a), Some(b)) => cmp(b, a) == std::cmp::Ordering::Less,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (None, None) => break,
+        };
+        let next = if take_right { r.next() } else { l.next() };
+        if let Some(x) = next {
+            out.push(x);
+        }
+    }
+    out
+}
+
+/// go-yaml v2's map key order: at the first differing character, letters compare as
+/// characters, a non-letter sorts before a letter, and runs of digits compare as numbers.
+pub fn go_yaml_key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    for i in 0..ar.len().min(br.len()) {
+        if ar[i] == br[i] {
+            continue;
+        }
+        let (al, bl) = (ar[i].is_alphabetic(), br[i].is_alphabetic());
+        if al && bl {
+            return ar[i].cmp(&br[i]);
+        }
+        if al || bl {
+            return if bl {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+        }
+        let (mut an, mut bn) = (0i64, 0i64);
+        if ar[i] == '0' || br[i] == '0' {
+            for j in (0..i).rev() {
+                if !ar[j].is_ascii_digit() {
+                    break;
+                }
+                if ar[j] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && ar[ai].is_ascii_digit() {
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && br[bi].is_ascii_digit() {
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(br[bi] as u8 - b'0'));
+            bi += 1;
+        }
+        if an != bn {
+            return an.cmp(&bn);
+        }
+        if ai != bi {
+            return ai.cmp(&bi);
+        }
+        return ar[i].cmp(&br[i]);
+    }
+    ar.len().cmp(&br.len())
 }
 
 /// kustomize stores previous ids as comma-separated annotations; a name, namespace or kind
@@ -1274,6 +1379,25 @@ mod tests {
             .with_file("/b/kustomization.yaml", "resources: [../a]\n");
         let err = run(&fs, "/a").map_err(|e| e.to_string());
         assert!(err.is_err_and(|e| e.contains("cycle")));
+    }
+
+    #[test]
+    fn output_keys_follow_go_yaml_order() {
+        use std::cmp::Ordering::Less;
+        assert_eq!(
+            go_yaml_key_order("ARTIFACT_RETENTION", "ARTIFACTS_PROXY"),
+            Less
+        );
+        assert_eq!(go_yaml_key_order("item2", "item10"), Less);
+        assert_eq!(go_yaml_key_order("Z", "a"), Less);
+        assert_eq!(go_yaml_key_order("a", "ab"), Less);
+        let v = sorted_keys(
+            serde_json::json!({"kind": 1, "apiVersion": 2, "data": {"b10": 1, "b9": 2}}),
+        );
+        assert_eq!(
+            v.to_string(),
+            r#"{"apiVersion":2,"data":{"b9":2,"b10":1},"kind":1}"#
+        );
     }
 
     #[test]

@@ -16,6 +16,35 @@ fn is_word(s: &str) -> bool {
     WORDS.contains(&s)
 }
 
+/// yaml.v3 reads a plain `YYYY-M-D` as a timestamp, which kustomize writes back through JSON
+/// as RFC 3339 (`2001-12-14T00:00:00Z`). Returns that text for a valid date.
+fn date_as_rfc3339(s: &str) -> Option<String> {
+    let mut parts = s.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || y.len() != 4
+        || !(1..=2).contains(&m.len())
+        || !(1..=2).contains(&d.len())
+        || ![y, m, d]
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let (year, month, day): (u32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=days)
+        .contains(&day)
+        .then(|| format!("{year:04}-{month:02}-{day:02}T00:00:00Z"))
+}
+
 /// Splits `text` into (value, rest) where rest is a trailing ` #comment` (if any).
 fn split_comment(text: &str) -> (&str, &str) {
     match text.find(" #") {
@@ -26,7 +55,7 @@ fn split_comment(text: &str) -> (&str, &str) {
 
 /// Quotes YAML 1.1 boolean words used as plain keys or values.
 pub fn protect(text: &str) -> Cow<'_, str> {
-    if !WORDS.iter().any(|w| text.contains(w)) {
+    if !WORDS.iter().any(|w| text.contains(w)) && !text.contains('-') {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -118,6 +147,13 @@ fn rewrite_line(body: &str, indent: usize) -> (Option<String>, bool) {
         prefix.push_str(&v[v_trim.len()..]);
         prefix.push_str(comment);
         changed = true;
+    } else if let Some(ts) = date_as_rfc3339(v_trim) {
+        prefix.push('"');
+        prefix.push_str(&ts);
+        prefix.push('"');
+        prefix.push_str(&v[v_trim.len()..]);
+        prefix.push_str(comment);
+        changed = true;
     } else {
         prefix.push_str(value);
     }
@@ -133,6 +169,14 @@ mod tests {
         let src = "data:\n  'on': off\n  a: yes\n  on: x\n  b: \"no\"\n  list:\n  - off\n  - keep\n  c: yes # comment\n";
         let want = "data:\n  'on': \"off\"\n  a: \"yes\"\n  \"on\": x\n  b: \"no\"\n  list:\n  - \"off\"\n  - keep\n  c: \"yes\" # comment\n";
         assert_eq!(protect(src), want);
+    }
+
+    #[test]
+    fn plain_dates_become_rfc3339() {
+        assert_eq!(
+            protect("d: 2001-2-3\ne: 2001-02-30\n"),
+            "d: \"2001-02-03T00:00:00Z\"\ne: 2001-02-30\n"
+        );
     }
 
     #[test]

@@ -57,6 +57,8 @@ fn every_fixture_case_builds_like_kustomize() -> anyhow::Result<()> {
                 let got = flux_object::yaml::parse_documents(&out)?;
                 if want != got {
                     failures.push(format!("{name}: output differs"));
+                } else if out != expected {
+                    failures.push(format!("{name}: same documents, but not byte-identical"));
                 }
             }
             (true, Err(e)) => failures.push(format!("{name}: failed: {e}")),
