@@ -763,6 +763,24 @@ pub fn update(
 pub const PATCH_TYPES: &str =
     "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 
+/// RFC 6902 as upstream applies it: operation by operation, and a `test` for `null` on a
+/// missing path succeeds (kube-runtime's `finalizer()` relies on it).
+fn apply_json_patch(
+    doc: &mut Value,
+    ops: &json_patch::Patch,
+) -> Result<(), json_patch::PatchError> {
+    for op in ops.iter() {
+        if let json_patch::PatchOperation::Test(t) = op
+            && t.value.is_null()
+            && doc.pointer(t.path.as_str()).is_none()
+        {
+            continue;
+        }
+        json_patch::patch(doc, std::slice::from_ref(op))?;
+    }
+    Ok(())
+}
+
 /// A PATCH body with its media type.
 pub struct PatchBody<'a> {
     pub content_type: Option<&'a str>,
@@ -792,7 +810,7 @@ pub fn patch(
                 Ownership::Update,
                 move |old| {
                     let mut doc = render(def, old);
-                    json_patch::patch(&mut doc, &ops).map_err(|e| {
+                    apply_json_patch(&mut doc, &ops).map_err(|e| {
                     ApiError::new(
                         422,
                         "Invalid",

@@ -5,6 +5,7 @@ mod bad_input;
 mod crd;
 mod durability;
 mod kube_crud;
+mod kube_runtime;
 mod kube_watch;
 mod kubectl;
 mod simulator;
