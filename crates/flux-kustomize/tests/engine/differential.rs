@@ -95,7 +95,9 @@ fn write_case(rng: &mut Rng, dir: &Path) -> std::io::Result<std::path::PathBuf> 
         resources.push("extra.yaml");
         std::fs::write(
             base.join("extra.yaml"),
-            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gadget\n  labels:\n    kind: widget\nspec:\n  size: 3\n  flag: yes\n  'on': off\n  plain: No\n  items:\n  - name: one\n    value: 1\n  - name: two\n    value: 2\n  template:\n    spec:\n      containers:\n      - name: w\n        image: nginx:1.0\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: scratch\n",
+            format!(
+                "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gadget\n  labels:\n    kind: widget\nspec:\n  size: 3\n  flag: yes\n  'on': off\n  plain: No\n  items:\n  - name: one\n    value: 1\n  - name: two\n    value: 2\n  configRef: {cm_name}\n  template:\n    spec:\n      containers:\n      - name: w\n        image: nginx:1.0\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: scratch\n"
+            ),
         )?;
     }
     let mut k = String::new();
@@ -288,6 +290,25 @@ fn write_case(rng: &mut Rng, dir: &Path) -> std::io::Result<std::path::PathBuf> 
             ),
         )?;
         let _ = writeln!(k, "components:\n- ../component");
+    }
+    match rng.below(8) {
+        0 => {
+            let _ = writeln!(k, "sortOptions:\n  order: fifo");
+        }
+        1 => {
+            let _ = writeln!(
+                k,
+                "sortOptions:\n  order: legacy\n  legacySortOptions:\n    orderFirst: [Service, Widget]\n    orderLast: [Deployment]"
+            );
+        }
+        _ => {}
+    }
+    if rng.chance(30) {
+        std::fs::write(
+            base.join("config.yaml"),
+            "nameReference:\n- kind: ConfigMap\n  version: v1\n  fieldSpecs:\n  - kind: Widget\n    path: spec/configRef\ncommonLabels:\n- kind: Widget\n  path: spec/selector\n  create: true\nvarReference:\n- kind: Widget\n  path: spec/note\n",
+        )?;
+        let _ = writeln!(k, "configurations:\n- config.yaml");
     }
     std::fs::write(base.join("kustomization.yaml"), &k)?;
     if !rng.chance(40) {
