@@ -221,7 +221,8 @@ pub(crate) fn is_unprintable(c: char) -> bool {
 /// private use and noncharacters.
 fn is_unprintable_format(c: char) -> bool {
     matches!(c as u32,
-        0x00ad | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x206f | 0xfeff
+        0x00a0 | 0x1680 | 0x2000..=0x200a | 0x202f | 0x205f | 0x3000
+        | 0x00ad | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x206f | 0xfeff
         | 0xe000..=0xf8ff | 0xf0000..=0x10ffff | 0xfff9..=0xfffb | 0xfffe | 0xffff)
 }
 
@@ -470,12 +471,18 @@ fn format_int(out: &mut String, i: i64, verb: char, fl: Flags, arg: &Value) {
         'x' => format!("{u:x}"),
         'X' => format!("{u:X}"),
         'c' => {
-            let c = char::from_u32(i as u32).unwrap_or('\u{fffd}');
+            let c = u32::try_from(i)
+                .ok()
+                .and_then(char::from_u32)
+                .unwrap_or('\u{fffd}');
             pad(out, &c.to_string(), fl);
             return;
         }
         'q' => {
-            let c = char::from_u32(i as u32).unwrap_or('\u{fffd}');
+            let c = u32::try_from(i)
+                .ok()
+                .and_then(char::from_u32)
+                .unwrap_or('\u{fffd}');
             let mut s = String::from("'");
             push_escaped(&mut s, c, '\'');
             s.push('\'');
@@ -532,13 +539,34 @@ fn format_float(out: &mut String, f: f64, verb: char, fl: Flags, arg: &Value) {
             return;
         }
     };
-    let neg = f.is_sign_negative() && !f.is_nan();
-    let s = format!("{}{}", sign_prefix(neg, fl), body);
-    if f.is_finite() {
-        pad_number(out, &s, fl);
-    } else {
+    if !f.is_finite() {
+        // Go: "+Inf"/"-Inf" always signed, "NaN" signed only with + or space flags
+        let s = if f.is_nan() {
+            format!(
+                "{}NaN",
+                if fl.plus {
+                    "+"
+                } else if fl.space {
+                    " "
+                } else {
+                    ""
+                }
+            )
+        } else if f > 0.0 {
+            if fl.space && !fl.plus {
+                " Inf".to_string()
+            } else {
+                "+Inf".to_string()
+            }
+        } else {
+            "-Inf".to_string()
+        };
         pad(out, &s, fl);
+        return;
     }
+    let neg = f.is_sign_negative();
+    let s = format!("{}{}", sign_prefix(neg, fl), body);
+    pad_number(out, &s, fl);
 }
 
 fn format_str(out: &mut String, s: &str, verb: char, fl: Flags, arg: &Value) {

@@ -874,9 +874,45 @@ enum Item {
     Else(Token),
 }
 
+/// Go's `underscoreOK`: `_` only between digits, or between a base prefix and a digit.
+fn underscores_ok(text: &str) -> bool {
+    if !text.contains('_') {
+        return true;
+    }
+    let body = text.trim_start_matches(['+', '-']);
+    let lower = body.to_ascii_lowercase();
+    let (prefix_len, hex) = if lower.starts_with("0x") {
+        (2, true)
+    } else if lower.starts_with("0o") || lower.starts_with("0b") {
+        (2, false)
+    } else {
+        (0, false)
+    };
+    let bytes = lower.as_bytes();
+    let is_digit = |b: u8| b.is_ascii_digit() || (hex && b.is_ascii_hexdigit());
+    for (i, &b) in bytes.iter().enumerate() {
+        if b != b'_' {
+            continue;
+        }
+        let prev_ok = if i == prefix_len && prefix_len > 0 {
+            true
+        } else {
+            i > 0 && is_digit(bytes[i - 1])
+        };
+        let next_ok = bytes.get(i + 1).is_some_and(|n| is_digit(*n));
+        if !prev_ok || !next_ok {
+            return false;
+        }
+    }
+    true
+}
+
 fn parse_number(text: &str) -> Result<Literal, String> {
     if text.ends_with('i') {
         return Err(format!("complex numbers are not supported: {text}"));
+    }
+    if !underscores_ok(text) {
+        return Err(format!("illegal number syntax: {text:?}"));
     }
     let clean: String = text.chars().filter(|c| *c != '_').collect();
     let (neg, body) = match clean.strip_prefix('-') {
@@ -917,8 +953,8 @@ fn parse_number(text: &str) -> Result<Literal, String> {
         return Ok(Literal::Float(if neg { -f } else { f }));
     }
     match lower.parse::<f64>() {
-        Ok(f) => Ok(Literal::Float(if neg { -f } else { f })),
-        Err(_) => Err(format!("illegal number syntax: {text:?}")),
+        Ok(f) if f.is_finite() => Ok(Literal::Float(if neg { -f } else { f })),
+        _ => Err(format!("illegal number syntax: {text:?}")),
     }
 }
 
@@ -983,6 +1019,9 @@ fn unescape(s: &str, quote: char) -> Result<String, ()> {
             continue;
         }
         let e = chars.next().ok_or(())?;
+        if !matches!(e, 'x' | '0'..='7') {
+            flush_bytes(&mut bytes, &mut out);
+        }
         match e {
             'a' => out.push('\x07'),
             'b' => out.push('\x08'),
@@ -1005,6 +1044,7 @@ fn unescape(s: &str, quote: char) -> Result<String, ()> {
                 continue;
             }
             'u' | 'U' => {
+                flush_bytes(&mut bytes, &mut out);
                 let n = if e == 'u' { 4 } else { 8 };
                 let h: String = (0..n).filter_map(|_| chars.next()).collect();
                 let v = u32::from_str_radix(&h, 16).map_err(|_| ())?;

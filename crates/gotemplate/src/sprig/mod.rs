@@ -175,9 +175,13 @@ pub(crate) fn parse_go_int(s: &str) -> Option<i64> {
 pub(crate) fn to_int64(v: &Value) -> i64 {
     match v {
         Value::Int(i) => *i,
+        // Go on amd64: out-of-range and NaN conversions give i64::MIN
         Value::Float(f) => {
-            if f.is_nan() {
-                0
+            if f.is_nan()
+                || *f >= 9.223_372_036_854_775_807e18
+                || *f < -9.223_372_036_854_775_808e18
+            {
+                i64::MIN
             } else {
                 *f as i64
             }
