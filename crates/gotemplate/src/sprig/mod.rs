@@ -178,8 +178,8 @@ pub(crate) fn to_int64(v: &Value) -> i64 {
         // Go on amd64: out-of-range and NaN conversions give i64::MIN
         Value::Float(f) => {
             if f.is_nan()
-                || *f >= 9.223_372_036_854_775_807e18
-                || *f < -9.223_372_036_854_775_808e18
+                || *f >= 9_223_372_036_854_775_808.0_f64
+                || *f < -9_223_372_036_854_775_808.0_f64
             {
                 i64::MIN
             } else {
