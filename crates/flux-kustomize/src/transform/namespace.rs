@@ -64,6 +64,20 @@ pub fn apply(resources: &mut [Resource], ns: &str, specs: &[FieldSpec]) -> Resul
             res?;
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    for r in resources.iter().filter(|r| !r.is_empty()) {
+        let id = r.cur_id();
+        let key = (
+            id.gvk.clone(),
+            id.name.clone(),
+            id.effective_namespace().to_string(),
+        );
+        if !seen.insert(key) {
+            return Err(format!(
+                "namespace transformation produces ID conflict: {id}"
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -72,6 +86,15 @@ mod tests {
     use super::*;
     use crate::field_spec::TransformerConfig;
     use crate::transform::test_objects::resources;
+
+    #[test]
+    fn conflicting_ids_are_an_error() {
+        let mut rs = resources(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: y}\n",
+        );
+        let c = TransformerConfig::defaults();
+        assert!(apply(&mut rs, "z", &c.namespace).is_err_and(|e| e.contains("ID conflict")));
+    }
 
     #[test]
     fn sets_namespaced_objects_only_and_renames_namespaces() {
