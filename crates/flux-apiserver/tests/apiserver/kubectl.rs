@@ -261,6 +261,57 @@ async fn kubectl_create_get_label_apply_delete() -> anyhow::Result<()> {
         ])
         .await?;
     assert_eq!(generation, "2");
+    // kubectl diff: a server-side dry run, exit 1 with a unified diff when it changes.
+    let unchanged = k.command(&["diff", "-f", &path]).output().await?;
+    assert_eq!(
+        unchanged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&unchanged.stderr)
+    );
+    let path = write(dir, "dep.yaml", &dep("nginx:1.29"))?;
+    // As upstream, a server-side diff of a client-side-applied field is a conflict (409,
+    // retried, then exit 2).
+    let ssa = k
+        .command(&["diff", "--server-side", "-f", &path])
+        .output()
+        .await?;
+    assert_eq!(ssa.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&ssa.stderr);
+    assert!(
+        stderr.contains("conflict with \"kubectl-client-side-apply\""),
+        "{stderr}"
+    );
+    for extra in [&[][..], &["--server-side", "--force-conflicts"][..]] {
+        let mut args = vec!["diff", "-f", path.as_str()];
+        args.extend_from_slice(extra);
+        let changed = k.command(&args).output().await?;
+        let out = String::from_utf8_lossy(&changed.stdout);
+        assert_eq!(
+            changed.status.code(),
+            Some(1),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&changed.stderr)
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with('-') && l.ends_with("image: nginx:1.28"))
+                && out
+                    .lines()
+                    .any(|l| l.starts_with('+') && l.ends_with("image: nginx:1.29")),
+            "{out}"
+        );
+    }
+    let image = k
+        .ok(&[
+            "get",
+            "deploy",
+            "api",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])
+        .await?;
+    assert_eq!(image, "nginx:1.28", "diff stored nothing");
 
     assert_eq!(
         k.ok(&["delete", "cm", "settings"]).await?.trim(),
