@@ -30,6 +30,6 @@ pub use inventory::{Inventory, InventoryError, VersionedId};
 pub use kstatus::{Status, StatusResult};
 pub use manager::{
     ApplyError, ApplyOptions, DeleteOptions, DryRunFailure, Owner, ResourceManager,
-    StagedApplyError, annotations, owner_labels,
+    StagedApplyError, annotations, owner_labels, set_owner_labels,
 };
 pub use wait::{ObjectStatus, WaitError, WaitOptions};

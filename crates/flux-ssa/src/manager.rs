@@ -357,6 +357,33 @@ impl SetProvides {
     }
 }
 
+/// Sets the owner labels (see [`owner_labels`]) on `object`, as kustomize-controller does
+/// before applying; a non-object `object` is left alone.
+pub fn set_owner_labels(object: &mut Value, owner: &Owner, name: &str, namespace: &str) {
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
+    let metadata = map
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if !metadata.is_object() {
+        *metadata = Value::Object(serde_json::Map::new());
+    }
+    if let Some(metadata) = metadata.as_object_mut() {
+        let labels = metadata
+            .entry("labels")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if !labels.is_object() {
+            *labels = Value::Object(serde_json::Map::new());
+        }
+        if let Some(labels) = labels.as_object_mut() {
+            for (k, v) in owner_labels(owner, name, namespace) {
+                labels.insert(k, Value::from(v));
+            }
+        }
+    }
+}
+
 /// Kinds Flux applies (and, reversed, deletes) first and last (`ssa.ReconcileOrder`).
 const RECONCILE_ORDER_FIRST: &[&str] = &[
     "CustomResourceDefinition",
@@ -815,11 +842,16 @@ impl ResourceManager {
                     })));
                 }
                 let (reason, message, _) = api_reason(&err);
-                if existing.is_none()
+                // A custom resource of a CRD in the set is validated against the CRD as the
+                // set leaves it, at its stage; an object in a Namespace of the set once the
+                // Namespace exists.
+                let kind_in_set = provides
+                    .is_some_and(|p| p.kinds.contains(&(group.to_string(), kind.to_string())));
+                let namespace_in_set = existing.is_none()
                     && reason == "NotFound"
                     && provides.is_some_and(|p| p.namespaces.contains(&namespace))
-                    && message.contains("namespace")
-                {
+                    && message.contains("namespace");
+                if kind_in_set || namespace_in_set {
                     return Ok(Plan::Deferred);
                 }
                 return Err(reject(&reason, message));

@@ -518,3 +518,62 @@ async fn fields_added_with_kubectl_edit_are_removed() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+fn gadget_crd(sizes: &[&str]) -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+                 "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                   "spec": {"type": "object", "properties": {
+                                       "size": {"type": "string", "enum": sizes}}}}}}}]}
+    })
+}
+
+#[tokio::test]
+async fn custom_resources_are_validated_against_the_crd_of_the_same_set() -> anyhow::Result<()> {
+    let (_server, client, manager) = setup()?;
+    manager
+        .apply_all_staged(vec![gadget_crd(&["small"])], &options())
+        .await?;
+    let large = json!({"apiVersion": "example.com/v1", "kind": "Gadget",
+                       "metadata": {"name": "g", "namespace": "default"}, "spec": {"size": "large"}});
+    // Invalid against the CRD in the cluster, valid against the CRD of the set.
+    let set = manager
+        .apply_all_staged(
+            vec![large.clone(), gadget_crd(&["small", "large"])],
+            &options(),
+        )
+        .await?;
+    assert_eq!(
+        set.to_string(),
+        "CustomResourceDefinition/gadgets.example.com configured\nGadget/default/g created"
+    );
+    let gadget = get(
+        &dynamic(&client, "example.com/v1", "Gadget", "gadgets", "default"),
+        "g",
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("gadget missing"))?;
+    assert_eq!(gadget["spec"]["size"], "large");
+
+    // Invalid against both: rejected at its stage, after the CRD stage.
+    let huge = json!({"apiVersion": "example.com/v1", "kind": "Gadget",
+                      "metadata": {"name": "h", "namespace": "default"}, "spec": {"size": "huge"}});
+    let err = manager
+        .apply_all_staged(vec![huge, gadget_crd(&["small", "large"])], &options())
+        .await
+        .expect_err("invalid gadget");
+    assert_eq!(
+        err.applied.to_string(),
+        "CustomResourceDefinition/gadgets.example.com unchanged"
+    );
+    assert!(
+        err.to_string()
+            .contains("Gadget/default/h dry-run failed (Invalid)"),
+        "{err}"
+    );
+    Ok(())
+}

@@ -1,13 +1,18 @@
 //! Inventory diff and prune.
 
-use flux_ssa::{ApplyOptions, DeleteOptions, Inventory, annotations, owner_labels};
+use flux_ssa::{
+    ApplyOptions, DeleteOptions, Inventory, annotations, owner_labels, set_owner_labels,
+};
 use serde_json::{Value, json};
 
 use super::{config_map, dynamic, get, owner, setup};
 
 fn owned(mut object: Value) -> Value {
-    let labels = owner_labels(&owner(), "apps", "flux-system");
-    object["metadata"]["labels"] = json!(labels);
+    set_owner_labels(&mut object, &owner(), "apps", "flux-system");
+    assert_eq!(
+        object["metadata"]["labels"],
+        json!(owner_labels(&owner(), "apps", "flux-system"))
+    );
     object
 }
 
