@@ -8,6 +8,7 @@ mod kube_crud;
 mod kube_runtime;
 mod kube_watch;
 mod kubectl;
+mod python_client;
 mod simulator;
 mod ssa;
 
