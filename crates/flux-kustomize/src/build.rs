@@ -105,6 +105,41 @@ struct Builder<'a> {
     opts: &'a BuildOptions,
     stack: Vec<PathBuf>,
     schemas: Option<SchemaSet>,
+    /// The top kustomization's directory (origin paths are relative to it).
+    top: PathBuf,
+    meta: BuildMetadata,
+}
+
+/// What the top kustomization's `buildMetadata` asks for.
+#[derive(Debug, Clone, Copy, Default)]
+struct BuildMetadata {
+    origin: bool,
+    transformers: bool,
+    managed_by: bool,
+}
+
+/// `to` relative to the directory `from` (both absolute and clean).
+fn relative_path(from: &Path, to: &Path) -> String {
+    let f: Vec<_> = from.components().collect();
+    let t: Vec<_> = to.components().collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); f.len() - common];
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+fn transformations_text(list: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (file, kind) in list {
+        out.push_str(&format!(
+            "- configuredIn: {file}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n"
+        ));
+    }
+    out
 }
 
 /// Builds the kustomization in `dir` and returns the objects `kustomize build` prints.
@@ -114,6 +149,8 @@ pub fn build(fs: &dyn Filesystem, dir: &Path, opts: &BuildOptions) -> Result<Vec
         opts,
         stack: Vec::new(),
         schemas: None,
+        top: PathBuf::new(),
+        meta: BuildMetadata::default(),
     };
     let root = fs.canonicalize(dir).map_err(|cause| Error::ReadFile {
         path: dir.to_path_buf(),
@@ -128,6 +165,23 @@ pub fn build(fs: &dyn Filesystem, dir: &Path, opts: &BuildOptions) -> Result<Vec
         b.load_target(&root)?
     };
     b.stack.push(root.clone());
+    b.top = root.clone();
+    for (i, m) in t.k.build_metadata.iter().enumerate() {
+        match m.as_str() {
+            "originAnnotations" => b.meta.origin = true,
+            "transformerAnnotations" => b.meta.transformers = true,
+            "managedByLabel" => b.meta.managed_by = true,
+            other => {
+                return Err(Error::field(
+                    &t.file,
+                    format!("buildMetadata[{i}]"),
+                    format!(
+                        "invalid option {other:?}: must be one of originAnnotations, transformerAnnotations, managedByLabel"
+                    ),
+                ));
+            }
+        }
+    }
     b.load_openapi(&t)?;
     let mut ra = b.accumulate_target(&t, Accumulator::new())?;
     // Content-hash suffixes, once, at the top.
@@ -146,6 +200,41 @@ pub fn build(fs: &dyn Filesystem, dir: &Path, opts: &BuildOptions) -> Result<Vec
         .map_err(|e| Error::field(&t.file, "vars", e))?;
     ra.resources
         .retain(|r| !r.has_annotation("config.kubernetes.io/local-config", "true"));
+    for r in ra.resources.iter_mut() {
+        let origin = r.origin.take();
+        let transformations = std::mem::take(&mut r.transformations);
+        let managed_by = b.meta.managed_by;
+        let Some(md) = r.metadata_mut() else {
+            continue;
+        };
+        for (key, text) in [
+            ("config.kubernetes.io/origin", origin),
+            (
+                "alpha.config.kubernetes.io/transformations",
+                (!transformations.is_empty()).then(|| transformations_text(&transformations)),
+            ),
+        ] {
+            if let Some(text) = text {
+                if !md.get("annotations").is_some_and(Value::is_object) {
+                    md.insert("annotations".into(), Value::Object(Map::new()));
+                }
+                if let Some(Value::Object(a)) = md.get_mut("annotations") {
+                    a.insert(key.into(), Value::String(text));
+                }
+            }
+        }
+        if managed_by {
+            if !md.get("labels").is_some_and(Value::is_object) {
+                md.insert("labels".into(), Value::Object(Map::new()));
+            }
+            if let Some(Value::Object(l)) = md.get_mut("labels") {
+                l.insert(
+                    "app.kubernetes.io/managed-by".into(),
+                    Value::String("kustomize-(devel)".into()),
+                );
+            }
+        }
+    }
     // kustomize rewrites annotations while it tracks build state; an empty or null
     // `metadata.annotations` does not survive that.
     for r in ra.resources.iter_mut() {
@@ -537,7 +626,12 @@ impl<'a> Builder<'a> {
                     t.file.display()
                 ))
             })?;
-            for r in self.parse_resources(&file, &bytes)? {
+            let origin = self
+                .meta
+                .origin
+                .then(|| format!("path: {}\n", relative_path(&self.top, &file)));
+            for mut r in self.parse_resources(&file, &bytes)? {
+                r.origin = origin.clone();
                 ra.append(r, &t.file)?;
             }
         }
@@ -716,6 +810,10 @@ impl<'a> Builder<'a> {
                 r.prefixes = old.prefixes.clone();
                 r.suffixes = old.suffixes.clone();
                 r.ref_var_names = old.ref_var_names.clone();
+                r.transformations = old.transformations.clone();
+                if behavior == "merge" && old.origin.is_some() {
+                    r.origin = old.origin.clone();
+                }
                 // The name gets a hash only when both generators ask for one (checked
                 // against kubectl kustomize for merge and replace).
                 let old_hash = old.generated.as_ref().is_some_and(|g| g.hash_suffix);
@@ -750,8 +848,18 @@ impl<'a> Builder<'a> {
             builder: self,
             root: &t.root,
         };
-        let r = generator::generate(kind, args, t.k.generator_options.as_ref(), &files)
+        let mut r = generator::generate(kind, args, t.k.generator_options.as_ref(), &files)
             .map_err(|e| Error::field(&t.file, field, e))?;
+        if self.meta.origin {
+            r.origin = Some(format!(
+                "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
+                relative_path(&self.top, &t.file),
+                match kind {
+                    GeneratorKind::ConfigMap => "ConfigMapGenerator",
+                    GeneratorKind::Secret => "SecretGenerator",
+                }
+            ));
+        }
         self.absorb_generated(t, ra, r, field)
     }
 
@@ -989,6 +1097,44 @@ impl<'a> Builder<'a> {
         }
         self.run_transformer_plugins(t, ra)?;
         check_prev_ids(&ra.resources, f)?;
+        if self.meta.transformers {
+            let here = relative_path(&self.top, &t.file);
+            let mut kinds: Vec<&str> = Vec::new();
+            if !k.patches_strategic_merge.is_empty() {
+                kinds.push("PatchStrategicMergeTransformer");
+            }
+            kinds.extend(k.patches.iter().map(|_| "PatchTransformer"));
+            if !k.namespace.is_empty() {
+                kinds.push("NamespaceTransformer");
+            }
+            if !k.name_prefix.is_empty() {
+                kinds.push("PrefixTransformer");
+            }
+            if !k.name_suffix.is_empty() {
+                kinds.push("SuffixTransformer");
+            }
+            if !k.labels.is_empty() || !k.common_labels.is_empty() {
+                kinds.extend(k.labels.iter().map(|_| "LabelTransformer"));
+                kinds.push("LabelTransformer");
+            }
+            if !k.common_annotations.is_empty() {
+                kinds.push("AnnotationsTransformer");
+            }
+            kinds.extend(
+                k.patches_json6902
+                    .iter()
+                    .map(|_| "PatchJson6902Transformer"),
+            );
+            kinds.extend(k.replicas.iter().map(|_| "ReplicaCountTransformer"));
+            kinds.extend(k.images.iter().map(|_| "ImageTagTransformer"));
+            if !k.replacements.is_empty() {
+                kinds.push("ReplacementTransformer");
+            }
+            for r in ra.resources.iter_mut() {
+                r.transformations
+                    .extend(kinds.iter().map(|kind| (here.clone(), kind.to_string())));
+            }
+        }
         Ok(())
     }
 
@@ -1379,6 +1525,34 @@ mod tests {
             .with_file("/b/kustomization.yaml", "resources: [../a]\n");
         let err = run(&fs, "/a").map_err(|e| e.to_string());
         assert!(err.is_err_and(|e| e.contains("cycle")));
+    }
+
+    #[test]
+    fn build_metadata_origin_and_managed_by() {
+        let fs = MemFs::new()
+            .with_file("/r/base/kustomization.yaml", "resources: [cm.yaml]\n")
+            .with_file(
+                "/r/base/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+            )
+            .with_file(
+                "/r/ov/kustomization.yaml",
+                "resources: [../base]\nbuildMetadata: [originAnnotations, managedByLabel]\n",
+            );
+        let out = run(&fs, "/r/ov").unwrap_or_default();
+        let md = &out[0]["metadata"];
+        assert_eq!(
+            md["annotations"]["config.kubernetes.io/origin"],
+            "path: ../base/cm.yaml\n"
+        );
+        assert_eq!(
+            md["labels"]["app.kubernetes.io/managed-by"],
+            "kustomize-(devel)"
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/b"), Path::new("/a/c/d.yaml")),
+            "../c/d.yaml"
+        );
     }
 
     #[test]

@@ -193,6 +193,10 @@ pub struct Resource {
     pub generated: Option<GeneratedInfo>,
     /// Names of the `vars` that read a field of this resource.
     pub ref_var_names: Vec<String>,
+    /// `buildMetadata: [originAnnotations]`: the origin, as the annotation's YAML text.
+    pub origin: Option<String>,
+    /// `buildMetadata: [transformerAnnotations]`: (kustomization path, transformer kind).
+    pub transformations: Vec<(String, String)>,
 }
 
 impl Resource {
@@ -205,6 +209,8 @@ impl Resource {
             suffixes: Vec::new(),
             generated: None,
             ref_var_names: Vec::new(),
+            origin: None,
+            transformations: Vec::new(),
         }
     }
 
