@@ -188,3 +188,50 @@ async fn crd_with_bad_schema_is_rejected() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn multi_version_crd_serves_every_version_from_one_store() -> anyhow::Result<()> {
+    let (_server, client) = in_process()?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let schema = json!({"openAPIV3Schema": {"type": "object", "properties": {
+        "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}});
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "things.example.org"},
+        "spec": {"group": "example.org", "scope": "Cluster",
+                 "names": {"plural": "things", "kind": "Thing"},
+                 "versions": [
+                    {"name": "v1beta1", "served": true, "storage": false, "schema": schema},
+                    {"name": "v1", "served": true, "storage": true, "schema": schema}]}
+    }))?;
+    let created = crds.create(&PostParams::default(), &crd).await?;
+    assert_eq!(
+        created.status.and_then(|s| s.stored_versions),
+        Some(vec!["v1".to_string()])
+    );
+    let discovery = Discovery::new(client.clone()).run().await?;
+    let group = discovery
+        .get("example.org")
+        .ok_or_else(|| anyhow::anyhow!("group not discovered"))?;
+    assert_eq!(group.preferred_version(), Some("v1"));
+    assert_eq!(group.versions().collect::<Vec<_>>(), ["v1", "v1beta1"]);
+
+    let at = |v: &str| {
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("example.org", v, "Thing"),
+            "things",
+        );
+        Api::<DynamicObject>::all_with(client.clone(), &ar)
+    };
+    let beta = at("v1beta1");
+    let obj: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "example.org/v1beta1", "kind": "Thing", "metadata": {"name": "t"}, "spec": {"x": 1}}))?;
+    beta.create(&PostParams::default(), &obj).await?;
+    let read = at("v1").get("t").await?;
+    assert_eq!(
+        read.types.map(|t| t.api_version).as_deref(),
+        Some("example.org/v1")
+    );
+    assert_eq!(read.data["spec"]["x"], 1);
+    Ok(())
+}
