@@ -616,8 +616,16 @@ impl<'a> Builder<'a> {
             }
             let abs = clean_path(&t.root.join(p));
             if self.fs.is_dir(&abs) {
-                let sub = self.accumulate_directory(&abs, None)?;
-                ra.merge(sub, &t.file)?;
+                let context = || {
+                    format!(
+                        "{}: field '{field}': accumulating resources from '{p}'",
+                        t.file.display()
+                    )
+                };
+                let sub = self
+                    .accumulate_directory(&abs, None)
+                    .map_err(|e| e.nested(context()))?;
+                ra.merge(sub, &t.file).map_err(|e| e.nested(context()))?;
                 continue;
             }
             let (file, bytes) = self.load_file(&t.root, p).map_err(|e| {
@@ -632,7 +640,12 @@ impl<'a> Builder<'a> {
                 .then(|| format!("path: {}\n", relative_path(&self.top, &file)));
             for mut r in self.parse_resources(&file, &bytes)? {
                 r.origin = origin.clone();
-                ra.append(r, &t.file)?;
+                ra.append(r, &t.file).map_err(|e| {
+                    e.nested(format!(
+                        "{}: field '{field}': merging resources from '{p}'",
+                        t.file.display()
+                    ))
+                })?;
             }
         }
         Ok(())
@@ -704,6 +717,14 @@ impl<'a> Builder<'a> {
             let cfg =
                 TransformerConfig::parse(&text).map_err(|e| Error::field(&t.file, &field, e))?;
             ra.config.merge(&cfg);
+        }
+        // `crds:` files declare name references of custom kinds; they are read (so a missing
+        // or unreadable file fails as in kustomize) but their declarations are not used.
+        for (i, c) in k.crds.iter().enumerate() {
+            let field = format!("crds[{i}]");
+            let text = self.load_text(t, c, &field)?;
+            flux_object::yaml::parse_documents(&text)
+                .map_err(|e| Error::field(&t.file, &field, e.to_string()))?;
         }
         self.run_generators(t, &mut ra)?;
         for (i, c) in k.components.iter().enumerate() {
