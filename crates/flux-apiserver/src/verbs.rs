@@ -614,9 +614,68 @@ fn store_update(
 ) -> Result<Answer, ApiError> {
     let At { ns, name, sub } = at;
     check_subresource(def, sub)?;
-    if sub == Some("scale") {
-        return Err(ApiError::method_not_allowed());
+    if sub != Some("scale") {
+        return store_object(api, def, at, q, ownership, make_new);
     }
+    // The scale subresource: the write is made on the Scale view and only
+    // spec.replicas goes back into the object.
+    let answer = store_object(
+        api,
+        def,
+        At {
+            ns,
+            name,
+            sub: None,
+        },
+        q,
+        Ownership::Update,
+        move |old| {
+            let new_scale = make_new(&scale_of(old))?;
+            let rv = new_scale
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !rv.is_empty() && rv != meta_str(old, "resourceVersion") {
+                return Err(ApiError::stale(&def.plural, &def.group, name));
+            }
+            let replicas = new_scale
+                .pointer("/spec/replicas")
+                .filter(|r| r.is_i64() || r.is_u64())
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "Scale",
+                        "autoscaling",
+                        name,
+                        vec![StatusCause::required("spec.replicas", "")],
+                    )
+                })?;
+            let mut obj = render(def, old);
+            if let Some(map) = obj.as_object_mut() {
+                let spec = map.entry("spec").or_insert_with(|| json!({}));
+                if let Some(spec) = spec.as_object_mut() {
+                    spec.insert("replicas".into(), replicas);
+                }
+            }
+            Ok(obj)
+        },
+    )?;
+    Ok(Answer {
+        code: answer.code,
+        body: scale_of(&answer.body),
+    })
+}
+
+/// Update or patch of the object itself (or its status / finalize subresource).
+fn store_object(
+    api: &Api,
+    def: &ResourceDef,
+    at: At<'_>,
+    q: &Query,
+    ownership: Ownership,
+    make_new: impl FnOnce(&Value) -> Result<Value, ApiError>,
+) -> Result<Answer, ApiError> {
+    let At { ns, name, sub } = at;
     let k = key(def, ns, name);
     let mut after = AfterCommit::default();
     let result = api.store.write(|tx| {
@@ -749,7 +808,9 @@ pub fn update(
     mut obj: Value,
     q: &Query,
 ) -> Result<Answer, ApiError> {
-    check_type_meta(def, &mut obj)?;
+    if sub != Some("scale") {
+        check_type_meta(def, &mut obj)?;
+    }
     store_update(
         api,
         def,

@@ -262,6 +262,25 @@ async fn generation_follows_spec_changes_only() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(p.status.as_ref().and_then(|s| s.replicas), Some(3));
+    // The scale subresource reads and writes spec.replicas.
+    let scale = api.get_scale("web").await?;
+    assert_eq!(scale.spec.and_then(|s| s.replicas), Some(3));
+    let scaled = api
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 4}})),
+        )
+        .await?;
+    assert_eq!(scaled.spec.and_then(|s| s.replicas), Some(4));
+    let p = api
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
+        .await?;
+    assert_eq!(p.metadata.generation, Some(4));
     // A write that changes nothing keeps the resourceVersion.
     let same = api
         .patch(

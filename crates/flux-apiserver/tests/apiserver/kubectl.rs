@@ -694,6 +694,14 @@ async fn kubectl_rollout_status_and_wait_with_the_simulator() -> anyhow::Result<
     assert_eq!(out.trim(), "deployment.apps/web condition met");
     let table = squeeze(&k.ok(&["get", "deploy", "web"]).await?);
     assert!(table[1].starts_with("web 2/2 2 2 "), "{table:?}");
+    assert_eq!(
+        k.ok(&["scale", "deploy/web", "--replicas=3"]).await?.trim(),
+        "deployment.apps/web scaled"
+    );
+    k.ok(&["rollout", "status", "deploy/web", "--timeout=20s"])
+        .await?;
+    let table = squeeze(&k.ok(&["get", "deploy", "web"]).await?);
+    assert!(table[1].starts_with("web 3/3 3 3 "), "{table:?}");
 
     let failing = dep(
         "broken",
