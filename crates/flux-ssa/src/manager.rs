@@ -1,7 +1,7 @@
 //! The resource manager: every cluster write of a Flux applier goes through it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flux_object::ObjectId;
@@ -465,7 +465,7 @@ pub struct ResourceManager {
     pub(crate) client: Client,
     pub(crate) owner: Owner,
     concurrency: usize,
-    resources: Mutex<HashMap<(String, String), Resolved>>,
+    resources: Arc<Mutex<HashMap<(String, String), Resolved>>>,
 }
 
 impl std::fmt::Debug for ResourceManager {
@@ -484,7 +484,19 @@ impl ResourceManager {
             client,
             owner,
             concurrency: 8,
-            resources: Mutex::new(HashMap::new()),
+            resources: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// A manager with the same owner and concurrency writing through `client` (e.g. the same
+    /// cluster impersonating a service account), sharing this manager's discovery cache.
+    /// Use [`ResourceManager::new`] for another cluster.
+    pub fn with_client(&self, client: Client) -> ResourceManager {
+        ResourceManager {
+            client,
+            owner: self.owner.clone(),
+            concurrency: self.concurrency,
+            resources: Arc::clone(&self.resources),
         }
     }
 
@@ -701,8 +713,13 @@ impl ResourceManager {
         options: &ApplyOptions,
         provides: Option<&SetProvides>,
     ) -> Result<Vec<Plan>, ApplyError> {
-        let results: Vec<Result<Plan, PlanError>> = futures::stream::iter(objects.iter())
+        // The futures are built eagerly: a closure inside the stream would make the
+        // returned future not `Send` (higher-ranked lifetime inference).
+        let pending: Vec<_> = objects
+            .iter()
             .map(|object| self.plan(object, options, provides))
+            .collect();
+        let results: Vec<Result<Plan, PlanError>> = futures::stream::iter(pending)
             .buffered(self.concurrency)
             .collect()
             .await;

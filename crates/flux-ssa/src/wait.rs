@@ -155,11 +155,12 @@ impl ResourceManager {
         let deadline = tokio::time::Instant::now() + options.timeout;
         let exprs = options.health_check_exprs.clone();
         loop {
-            let statuses: Vec<ObjectStatus> = futures::stream::iter(objects.iter())
+            let pending: Vec<_> = objects
+                .iter()
                 .map(|object| self.status_of(object, exprs.as_deref()))
-                .buffered(8)
-                .collect()
-                .await;
+                .collect();
+            let statuses: Vec<ObjectStatus> =
+                futures::stream::iter(pending).buffered(8).collect().await;
             let not_current: Vec<ObjectStatus> = statuses
                 .iter()
                 .filter(|s| s.status != Status::Current)

@@ -113,7 +113,9 @@ async fn staged_apply_of_crd_namespace_and_their_objects() -> anyhow::Result<()>
     .await?
     .ok_or_else(|| anyhow::anyhow!("widget missing"))?;
     assert_eq!(widget["spec"]["size"], 3);
-    let again = manager.apply_all_staged(set, &options()).await?;
+    // A manager sharing the discovery cache (as an impersonating one would) sees the same.
+    let shared = manager.with_client(client.clone());
+    let again = shared.apply_all_staged(set, &options()).await?;
     assert!(
         again.entries.iter().all(|e| e.action == Action::Unchanged),
         "{again}"
@@ -573,6 +575,74 @@ async fn custom_resources_are_validated_against_the_crd_of_the_same_set() -> any
     assert!(
         err.to_string()
             .contains("Gadget/default/h dry-run failed (Invalid)"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn namespaces_of_objects_are_checked_and_normalised() -> anyhow::Result<()> {
+    let (_server, client, manager) = setup()?;
+    // A cluster-scoped object with a namespace (as generators sometimes emit) is applied
+    // without it and recorded under its cluster-scoped id.
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                      "metadata": {"name": "flux:reader", "namespace": "default"},
+                      "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]});
+    let set = manager.apply_all_staged(vec![role], &options()).await?;
+    assert_eq!(set.to_string(), "ClusterRole/flux:reader created");
+    assert_eq!(set.entries[0].id.namespace, "");
+    let roles = dynamic(
+        &client,
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        "clusterroles",
+        "",
+    );
+    assert!(get(&roles, "flux:reader").await?.is_some());
+
+    // A namespaced object without a namespace, or in a namespace that exists neither in the
+    // cluster nor in the set, fails the set.
+    let err = manager
+        .apply_all_staged(
+            vec![
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "homeless"}}),
+                config_map("nowhere", "lost", json!({})),
+                config_map("default", "fine", json!({})),
+            ],
+            &options(),
+        )
+        .await
+        .expect_err("namespace problems");
+    let message = err.to_string();
+    assert!(
+        message.contains(
+            "ConfigMap/homeless dry-run failed (BadRequest): metadata.namespace is required"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("ConfigMap/nowhere/lost dry-run failed (NotFound)"),
+        "{message}"
+    );
+    assert!(
+        get(
+            &dynamic(&client, "v1", "ConfigMap", "configmaps", "default"),
+            "fine"
+        )
+        .await?
+        .is_none()
+    );
+
+    // Missing identity fields are named.
+    let err = manager
+        .apply_all_staged(
+            vec![json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}})],
+            &options(),
+        )
+        .await
+        .expect_err("no name");
+    assert!(
+        err.to_string().contains("metadata.name is required"),
         "{err}"
     );
     Ok(())

@@ -81,3 +81,31 @@ pub async fn write_status(
         .await?;
     Ok(())
 }
+
+/// The manager's futures can be spawned on a multi-threaded runtime (controllers do).
+#[test]
+fn futures_are_send_and_the_manager_is_shareable() {
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_sync<T: Send + Sync>() {}
+    assert_sync::<ResourceManager>();
+    assert_sync::<flux_ssa::HealthCheckExprs>();
+    assert_sync::<flux_ssa::WaitOptions>();
+    let runtime = tokio::runtime::Builder::new_current_thread().build();
+    let Ok(runtime) = runtime else {
+        panic!("runtime")
+    };
+    let _guard = runtime.enter();
+    let Ok((_server, _client, manager)) = setup() else {
+        panic!("setup")
+    };
+    let options = flux_ssa::ApplyOptions::default();
+    let apply = manager.apply_all_staged(Vec::new(), &options);
+    assert_send(&apply);
+    let owner = owner();
+    let delete_options = flux_ssa::DeleteOptions::kustomize_controller(&owner, "a", "b");
+    let delete = manager.delete_all(&[], &delete_options);
+    assert_send(&delete);
+    let wait_options = flux_ssa::WaitOptions::default();
+    let wait = manager.wait_for_set(&[], &wait_options);
+    assert_send(&wait);
+}
