@@ -516,6 +516,46 @@ fn field_string(m: &Map<String, Value>, key: &str, field: &str) -> Result<String
         .map_or(Ok(String::new()), |v| scalar_string(v, field))
 }
 
+/// The literal text of a top-level `key: value` line (comments stripped),
+/// for string fields written as numbers: Go decodes them with their
+/// original text (`appVersion: 1.10` stays `1.10`).
+fn raw_top_level_scalar(text: &str, key: &str) -> Option<String> {
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix(key) else {
+            continue;
+        };
+        let Some(rest) = rest.strip_prefix(':') else {
+            continue;
+        };
+        let value = match rest.find(" #") {
+            Some(i) => &rest[..i],
+            None => rest,
+        };
+        let value = value.trim();
+        if value.is_empty() || value.starts_with(['"', '\'', '|', '>', '&', '*', '!', '[', '{']) {
+            return None;
+        }
+        return Some(value.to_string());
+    }
+    None
+}
+
+/// Like `field_string`, keeping a number's literal text from `text`.
+fn field_string_literal(
+    m: &Map<String, Value>,
+    text: &str,
+    key: &str,
+    field: &str,
+) -> Result<String, HelmError> {
+    match m.get(key) {
+        Some(Value::Number(_)) => match raw_top_level_scalar(text, key) {
+            Some(raw) => Ok(raw),
+            None => field_string(m, key, field),
+        },
+        _ => field_string(m, key, field),
+    }
+}
+
 fn parse_dependencies(v: &Value) -> Result<Vec<Dependency>, HelmError> {
     let Value::Array(items) = v else {
         if v.is_null() {
@@ -570,11 +610,10 @@ fn sanitize(s: &str) -> String {
 
 /// Parses `Chart.yaml`.
 pub fn parse_metadata(data: &[u8]) -> Result<Metadata, HelmError> {
-    let v = yaml_values::parse_yaml_value(&String::from_utf8_lossy(data)).map_err(|reason| {
-        HelmError::Yaml {
-            context: "cannot load Chart.yaml".into(),
-            reason,
-        }
+    let text = String::from_utf8_lossy(data);
+    let v = yaml_values::parse_yaml_value(&text).map_err(|reason| HelmError::Yaml {
+        context: "cannot load Chart.yaml".into(),
+        reason,
     })?;
     let m = match v {
         Value::Object(m) => m,
@@ -616,13 +655,13 @@ pub fn parse_metadata(data: &[u8]) -> Result<Metadata, HelmError> {
     }
     let has_dependencies = m.get("dependencies").is_some_and(|d| !d.is_null());
     Ok(Metadata {
-        name: sanitize(&field_string(&m, "name", "Metadata.name")?),
+        name: sanitize(&field_string_literal(&m, &text, "name", "Metadata.name")?),
         home: sanitize(&field_string(&m, "home", "Metadata.home")?),
         sources: string_list(m.get("sources"), "Metadata.sources")?
             .iter()
             .map(|s| sanitize(s))
             .collect(),
-        version: field_string(&m, "version", "Metadata.version")?,
+        version: field_string_literal(&m, &text, "version", "Metadata.version")?,
         description: sanitize(&field_string(&m, "description", "Metadata.description")?),
         keywords: string_list(m.get("keywords"), "Metadata.keywords")?
             .iter()
@@ -633,13 +672,23 @@ pub fn parse_metadata(data: &[u8]) -> Result<Metadata, HelmError> {
         api_version,
         condition: sanitize(&field_string(&m, "condition", "Metadata.condition")?),
         tags: sanitize(&field_string(&m, "tags", "Metadata.tags")?),
-        app_version: sanitize(&field_string(&m, "appVersion", "Metadata.appVersion")?),
+        app_version: sanitize(&field_string_literal(
+            &m,
+            &text,
+            "appVersion",
+            "Metadata.appVersion",
+        )?),
         deprecated: m
             .get("deprecated")
             .and_then(Value::as_bool)
             .unwrap_or(false),
         annotations,
-        kube_version: sanitize(&field_string(&m, "kubeVersion", "Metadata.kubeVersion")?),
+        kube_version: sanitize(&field_string_literal(
+            &m,
+            &text,
+            "kubeVersion",
+            "Metadata.kubeVersion",
+        )?),
         dependencies: match m.get("dependencies") {
             Some(d) => parse_dependencies(d)?,
             None => Vec::new(),
@@ -746,6 +795,15 @@ mod tests {
         assert_eq!(c.dependencies.len(), 1);
         assert_eq!(c.dependencies[0].templates[0].name, "templates/y.yaml");
         assert_eq!(c.crd_objects("demo")[0].0, "demo/crds/c.yaml");
+    }
+
+    #[test]
+    fn numeric_string_fields_keep_their_literal_text() {
+        let md =
+            parse_metadata(b"apiVersion: v2\nname: demo\nversion: 1.0\nappVersion: 1.10 # app\n")
+                .expect("parses");
+        assert_eq!(md.version, "1.0");
+        assert_eq!(md.app_version, "1.10");
     }
 
     #[test]
