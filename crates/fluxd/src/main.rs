@@ -95,9 +95,147 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    eprintln!(
-        "✗ fluxd: no controllers are implemented yet (requested: {})",
-        flags.controllers.join(",")
-    );
-    ExitCode::FAILURE
+    let wants = |name: &str| flags.controllers.iter().any(|c| c == "all" || c == name);
+    if !wants("source") {
+        eprintln!(
+            "✗ fluxd: only the source controller is implemented (requested: {})",
+            flags.controllers.join(",")
+        );
+        return ExitCode::FAILURE;
+    }
+    init_logging(&flags);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("✗ fluxd: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(flags)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("✗ fluxd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(flags: &Flags) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&flags.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if flags.log_encoding == "console" {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}
+
+fn duration_flag(name: &str, value: &str) -> anyhow::Result<std::time::Duration> {
+    flux_api::GoDuration::parse(value)
+        .map(|d| d.to_std())
+        .map_err(|e| anyhow::anyhow!("--{name}: {e}"))
+}
+
+/// Go's `:8080` form binds every interface.
+fn listen_addr(addr: &str) -> String {
+    if addr.starts_with(':') {
+        format!("0.0.0.0{addr}")
+    } else {
+        addr.to_string()
+    }
+}
+
+async fn run(flags: Flags) -> anyhow::Result<()> {
+    use anyhow::Context;
+    flux_runtime::install_crypto_provider();
+    let wanted: Vec<&str> = flags
+        .controllers
+        .iter()
+        .filter(|c| c.as_str() != "source")
+        .map(String::as_str)
+        .collect();
+    if !wanted.is_empty() {
+        tracing::warn!(
+            ignored = %wanted.join(","),
+            "only the source controller (GitRepository) is implemented; running it alone"
+        );
+    }
+    if flags.enable_leader_election {
+        tracing::warn!("leader election is not implemented yet; run a single replica");
+    }
+    let client = kube::Client::try_default()
+        .await
+        .context("building a Kubernetes client from the kubeconfig or in-cluster config")?;
+    let namespace = if flags.watch_all_namespaces {
+        None
+    } else {
+        Some(std::env::var("RUNTIME_NAMESPACE").unwrap_or_else(|_| "flux-system".to_string()))
+    };
+    let options = flux_runtime::ControllerOptions {
+        concurrent: u16::try_from(flags.concurrent.max(1)).unwrap_or(u16::MAX),
+        watch_label_selector: flags.watch_label_selector.clone(),
+        namespace,
+        requeue: flux_runtime::RequeuePolicy {
+            interval_jitter_percentage: flags.interval_jitter_percentage.min(100),
+            min_retry_delay: duration_flag("min-retry-delay", &flags.min_retry_delay)?,
+            max_retry_delay: duration_flag("max-retry-delay", &flags.max_retry_delay)?,
+        },
+        requeue_dependency: duration_flag("requeue-dependency", &flags.requeue_dependency)?,
+    };
+    let metrics = flux_runtime::Metrics::new();
+    let rt = flux_runtime::Runtime {
+        client: client.clone(),
+        recorder: flux_runtime::EventRecorder::new(
+            client,
+            "source-controller",
+            Some(flags.events_addr.as_str()),
+        ),
+        metrics: metrics.clone(),
+        options,
+    };
+    let storage_path = if flags.storage_path.is_empty() {
+        std::env::var("STORAGE_PATH").unwrap_or_else(|_| "/data".to_string())
+    } else {
+        flags.storage_path.clone()
+    };
+    let storage = source_controller::open_storage(&flux_artifact::StorageOptions {
+        storage_path: storage_path.into(),
+        storage_addr: flags.storage_addr.clone(),
+        storage_adv_addr: Some(flags.storage_adv_addr.clone()).filter(|a| !a.is_empty()),
+        ..flux_artifact::StorageOptions::default()
+    })?;
+    let storage_listener = source_controller::bind_storage_server(&flags.storage_addr).await?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopper = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let mut admin_addrs = vec![flags.metrics_addr.clone()];
+    if flags.health_addr != flags.metrics_addr {
+        admin_addrs.push(flags.health_addr.clone());
+    }
+    for addr in admin_addrs {
+        let listener = tokio::net::TcpListener::bind(listen_addr(&addr))
+            .await
+            .with_context(|| format!("binding admin address {addr}"))?;
+        let (m, stop) = (metrics.clone(), stopper(stop_rx.clone()));
+        tokio::spawn(async move {
+            if let Err(e) = flux_runtime::admin::serve(listener, m, stop).await {
+                tracing::error!(error = %e, "admin server failed");
+            }
+        });
+    }
+    tracing::info!(controllers = "source", "starting");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    source_controller::run(rt, storage, storage_listener, shutdown).await;
+    let _ = stop_tx.send(true);
+    Ok(())
 }

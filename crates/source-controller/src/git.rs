@@ -1,0 +1,519 @@
+//! Git reads with gix: list remote refs (ls-refs), fetch one reference shallowly into a
+//! temporary bare repository and write its tree to a directory. Blocking; callers run it
+//! on a blocking thread with a timeout that trips the interrupt flag.
+//!
+//! Transports: `file://`, `http(s)://` (gix over reqwest; basic auth and bearer tokens
+//! are sent as an `Authorization` header, the CA from the secret is added to the
+//! client's roots) and `ssh://` (the system `ssh` binary with the secret's identity and
+//! known_hosts, strict host key checking).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryKind;
+use gix::protocol::handshake::Ref;
+use gix::remote::Direction;
+use gix::remote::fetch::Shallow;
+
+use crate::auth::{AuthOptions, Transport};
+use crate::reference::{RefSpec, RemoteRef, Resolved, list_prefixes};
+
+/// Why a Git operation failed. Messages name the URL (never credentials).
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// Creating the scratch repository failed.
+    #[error("creating a scratch repository in '{dir}': {message}")]
+    Scratch { dir: PathBuf, message: String },
+    /// Writing credentials material for ssh failed.
+    #[error("writing ssh credentials: {source}")]
+    SshMaterial {
+        #[source]
+        source: std::io::Error,
+    },
+    /// The URL cannot be used as a Git remote.
+    #[error("invalid remote URL '{url}': {message}")]
+    Remote { url: String, message: String },
+    /// Connecting or listing refs failed.
+    #[error("unable to list remote for '{url}': {message}")]
+    ListRefs { url: String, message: String },
+    /// Fetching the pack failed.
+    #[error("unable to fetch '{reference}' from '{url}': {message}")]
+    Fetch {
+        url: String,
+        reference: String,
+        message: String,
+    },
+    /// The commit was not found after fetching.
+    #[error("unable to resolve commit '{sha}' in '{url}'")]
+    CommitNotFound { url: String, sha: String },
+    /// Reading objects or writing the work tree failed.
+    #[error("checkout of commit '{commit}' failed: {message}")]
+    Checkout { commit: String, message: String },
+    /// The CA certificate in the secret is not PEM.
+    #[error("invalid CA certificate in secret: {message}")]
+    InvalidCa { message: String },
+}
+
+/// What was checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// SHA-1 hex.
+    pub hash: String,
+    /// Full reference it was reached through (`refs/heads/main`), empty for a pin.
+    pub reference: String,
+    /// First line of the commit message.
+    pub subject: String,
+}
+
+/// A remote and how to reach it.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// The URL.
+    pub url: String,
+    /// Its transport.
+    pub transport: Transport,
+    /// Credentials.
+    pub auth: AuthOptions,
+    /// Timeout for the HTTP client (the caller also bounds the whole operation).
+    pub timeout: Duration,
+}
+
+/// A scratch bare repository for one operation, removed on drop.
+struct Scratch {
+    _dir: tempfile::TempDir,
+    repo: gix::Repository,
+}
+
+fn scratch(remote: &Remote) -> Result<Scratch, GitError> {
+    let dir = tempfile::Builder::new()
+        .prefix("flux-git-")
+        .tempdir()
+        .map_err(|e| GitError::Scratch {
+            dir: std::env::temp_dir(),
+            message: e.to_string(),
+        })?;
+    let git_dir = dir.path().join("repo.git");
+    let scratch_err = |message: String| GitError::Scratch {
+        dir: git_dir.clone(),
+        message,
+    };
+    gix::init_bare(&git_dir).map_err(|e| scratch_err(e.to_string()))?;
+    if remote.transport == Transport::Ssh {
+        let identity = dir.path().join("identity");
+        let known_hosts = dir.path().join("known_hosts");
+        write_private(
+            &identity,
+            remote.auth.identity.as_deref().unwrap_or_default(),
+        )?;
+        write_private(
+            &known_hosts,
+            remote.auth.known_hosts.as_deref().unwrap_or_default(),
+        )?;
+        let command = format!(
+            "ssh -F /dev/null -i '{}' -o IdentitiesOnly=yes -o UserKnownHostsFile='{}' -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout={}",
+            identity.display(),
+            known_hosts.display(),
+            remote.timeout.as_secs().max(1)
+        );
+        let mut config = fs::OpenOptions::new()
+            .append(true)
+            .open(git_dir.join("config"))
+            .map_err(|e| scratch_err(e.to_string()))?;
+        writeln!(
+            config,
+            "[core]\n\tsshCommand = {}\n[ssh]\n\tvariant = ssh",
+            command.replace('\\', "\\\\").replace('"', "\\\"")
+        )
+        .map_err(|e| scratch_err(e.to_string()))?;
+    }
+    let repo = gix::open(&git_dir).map_err(|e| scratch_err(e.to_string()))?;
+    Ok(Scratch { _dir: dir, repo })
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), GitError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|source| GitError::SshMaterial { source })?;
+    f.write_all(bytes)
+        .map_err(|source| GitError::SshMaterial { source })?;
+    // ssh refuses keys without a trailing newline.
+    if !bytes.ends_with(b"\n") {
+        f.write_all(b"\n")
+            .map_err(|source| GitError::SshMaterial { source })?;
+    }
+    Ok(())
+}
+
+/// The HTTP transport options: auth header, CA, timeouts.
+fn http_options(
+    remote: &Remote,
+) -> Result<gix::protocol::transport::client::blocking_io::http::Options, GitError> {
+    use gix::protocol::transport::client::blocking_io::http;
+    let mut opts = http::Options::default();
+    if let (Some(u), Some(p)) = (&remote.auth.username, &remote.auth.password) {
+        opts.extra_headers.push(format!(
+            "Authorization: Basic {}",
+            base64_encode(&format!("{u}:{p}"))
+        ));
+    } else if let Some(token) = &remote.auth.bearer_token {
+        opts.extra_headers
+            .push(format!("Authorization: Bearer {token}"));
+    }
+    opts.connect_timeout = Some(remote.timeout);
+    opts.user_agent = Some("flux-rs-source-controller".to_string());
+    let mut certs = Vec::new();
+    if let Some(ca) = &remote.auth.ca {
+        for cert in split_pem_certificates(ca) {
+            certs.push(
+                reqwest::Certificate::from_pem(&cert).map_err(|e| GitError::InvalidCa {
+                    message: e.to_string(),
+                })?,
+            );
+        }
+        if certs.is_empty() {
+            return Err(GitError::InvalidCa {
+                message: "no PEM certificate found in 'ca.crt'".to_string(),
+            });
+        }
+    }
+    let identity = match (&remote.auth.client_cert, &remote.auth.client_key) {
+        (Some(cert), Some(key)) => {
+            let mut pem = cert.clone();
+            pem.push(b'\n');
+            pem.extend_from_slice(key);
+            Some(
+                reqwest::Identity::from_pem(&pem).map_err(|e| GitError::InvalidCa {
+                    message: format!("client certificate: {e}"),
+                })?,
+            )
+        }
+        _ => None,
+    };
+    let timeout = remote.timeout;
+    let backend = gix::protocol::transport::client::blocking_io::http::reqwest::Options {
+        configure_client: Some(Box::new(move |mut builder| {
+            for cert in &certs {
+                builder = builder.add_root_certificate(cert.clone());
+            }
+            if let Some(id) = &identity {
+                builder = builder.identity(id.clone());
+            }
+            Ok(builder.timeout(timeout))
+        })),
+        configure_request: None,
+    };
+    opts.backend = Some(Arc::new(Mutex::new(backend)));
+    Ok(opts)
+}
+
+fn split_pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let text = String::from_utf8_lossy(pem);
+    let mut out = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(end) = rest[start..].find(END) else {
+            break;
+        };
+        let stop = start + end + END.len();
+        out.push(rest.as_bytes()[start..stop].to_vec());
+        rest = &rest[stop..];
+    }
+    out
+}
+
+fn base64_encode(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+    for chunk in b.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn refspec_for(prefix: &str) -> String {
+    if let Some(p) = prefix.strip_suffix('/') {
+        format!("+{p}/*:{p}/*")
+    } else {
+        format!("+{prefix}:{prefix}")
+    }
+}
+
+fn to_remote_refs(refs: &[Ref]) -> Vec<RemoteRef> {
+    refs.iter()
+        .filter_map(|r| {
+            let (name, target, peeled) = r.unpack();
+            Some(RemoteRef {
+                name: name.to_str_lossy().into_owned(),
+                target: target?.to_hex().to_string(),
+                peeled: peeled.map(|p| p.to_hex().to_string()),
+            })
+        })
+        .collect()
+}
+
+/// What [`connect_and`] returns: the advertised refs, and the scratch repository when
+/// a fetch was done.
+type Listed = (Vec<RemoteRef>, Option<Scratch>);
+
+/// Connects and runs ls-refs for `prefixes`; when `fetch` is set, then fetches them
+/// (shallow when `depth_one`) into the returned scratch repository.
+fn connect_and(
+    remote: &Remote,
+    prefixes: &[String],
+    interrupt: &AtomicBool,
+    fetch: bool,
+    depth_one: bool,
+) -> Result<Listed, GitError> {
+    let scratch = scratch(remote)?;
+    let remote_err = |message: String| GitError::Remote {
+        url: remote.url.clone(),
+        message,
+    };
+    let specs: Vec<String> = prefixes.iter().map(|p| refspec_for(p)).collect();
+    let git_remote = scratch
+        .repo
+        .remote_at(remote.url.as_str())
+        .map_err(|e| remote_err(e.to_string()))?
+        .with_fetch_tags(gix::remote::fetch::Tags::None)
+        .with_refspecs(specs.iter().map(String::as_str), Direction::Fetch)
+        .map_err(|e| remote_err(e.to_string()))?;
+    let list_err = |message: String| GitError::ListRefs {
+        url: remote.url.clone(),
+        message,
+    };
+    let mut connection = git_remote
+        .connect(Direction::Fetch)
+        .map_err(|e| list_err(error_text(&e)))?;
+    if matches!(remote.transport, Transport::Http | Transport::Https) {
+        connection.set_transport_options(Box::new(http_options(remote)?));
+    }
+    // Never ask a helper or prompt for credentials.
+    connection.set_credentials(|_| Ok(None));
+    let prepare = connection
+        .prepare_fetch(gix::progress::Discard, Default::default())
+        .map_err(|e| list_err(error_text(&e)))?;
+    let refs = to_remote_refs(&prepare.ref_map().remote_refs);
+    if !fetch {
+        return Ok((refs, None));
+    }
+    let prepare = if depth_one {
+        prepare.with_shallow(Shallow::DepthAtRemote(std::num::NonZeroU32::MIN))
+    } else {
+        prepare
+    };
+    prepare
+        .receive(gix::progress::Discard, interrupt)
+        .map_err(|e| GitError::Fetch {
+            url: remote.url.clone(),
+            reference: prefixes.join(","),
+            message: error_text(&e),
+        })?;
+    Ok((refs, Some(scratch)))
+}
+
+fn error_text(e: &dyn std::fmt::Display) -> String {
+    let text = format!("{e:#}");
+    // gix errors may span lines; keep one line for conditions.
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// ls-refs for the references `spec` needs (no objects are fetched).
+pub fn list_refs(
+    remote: &Remote,
+    spec: &RefSpec,
+    interrupt: &AtomicBool,
+) -> Result<Vec<RemoteRef>, GitError> {
+    let (refs, _) = connect_and(remote, &list_prefixes(spec), interrupt, false, true)?;
+    Ok(refs)
+}
+
+/// Fetches `resolved` (a ref resolved by [`crate::reference::resolve`], or a commit pin)
+/// and writes its tree into `dir` (only `sparse` directories when given).
+pub fn checkout(
+    remote: &Remote,
+    spec: &RefSpec,
+    resolved: &Resolved,
+    dir: &Path,
+    sparse: Option<&[String]>,
+    interrupt: &AtomicBool,
+) -> Result<Commit, GitError> {
+    let (prefixes, shallow) = match spec {
+        RefSpec::Commit { .. } => (list_prefixes(spec), false),
+        _ => (vec![resolved.full_name.clone()], true),
+    };
+    let (_, fetched) = connect_and(remote, &prefixes, interrupt, true, shallow)?;
+    let Some(scratch) = fetched else {
+        return Err(GitError::CommitNotFound {
+            url: remote.url.clone(),
+            sha: resolved.commit.clone(),
+        });
+    };
+    let repo = &scratch.repo;
+    let checkout_err = |message: String| GitError::Checkout {
+        commit: resolved.commit.clone(),
+        message,
+    };
+    let id = gix::ObjectId::from_hex(resolved.commit.as_bytes())
+        .map_err(|e| checkout_err(e.to_string()))?;
+    let commit = repo.find_commit(id).map_err(|_| GitError::CommitNotFound {
+        url: remote.url.clone(),
+        sha: resolved.commit.clone(),
+    })?;
+    let subject = commit
+        .message_raw()
+        .map(|m| {
+            m.to_str_lossy()
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default();
+    let tree_id = commit
+        .tree_id()
+        .map_err(|e| checkout_err(e.to_string()))?
+        .detach();
+    write_tree(repo, tree_id, dir, "", sparse).map_err(checkout_err)?;
+    Ok(Commit {
+        hash: id.to_hex().to_string(),
+        reference: resolved.full_name.clone(),
+        subject,
+    })
+}
+
+fn in_sparse(rel: &str, is_dir: bool, sparse: Option<&[String]>) -> bool {
+    let Some(dirs) = sparse else { return true };
+    dirs.iter().any(|d| {
+        let d = d.trim_matches('/');
+        let d = d.strip_prefix("./").unwrap_or(d);
+        if d.is_empty() || d == "." {
+            return true;
+        }
+        rel == d
+            || rel.starts_with(&format!("{d}/"))
+            || (is_dir && d.starts_with(&format!("{rel}/")))
+    })
+}
+
+/// Writes the tree `id` into `dir`: regular and executable files and directories;
+/// symlinks and submodule links are not written (the artifact never holds them).
+fn write_tree(
+    repo: &gix::Repository,
+    id: gix::ObjectId,
+    dir: &Path,
+    prefix: &str,
+    sparse: Option<&[String]>,
+) -> Result<(), String> {
+    fs::create_dir_all(dir).map_err(|e| format!("creating '{}': {e}", dir.display()))?;
+    let tree = repo.find_tree(id).map_err(|e| e.to_string())?;
+    let mut entries = Vec::new();
+    for entry in tree.iter() {
+        let entry = entry.map_err(|e| e.to_string())?;
+        entries.push((
+            entry.inner.mode.kind(),
+            entry.inner.filename.to_str_lossy().into_owned(),
+            entry.inner.oid.to_owned(),
+        ));
+    }
+    for (kind, name, oid) in entries {
+        if name.is_empty() || name == "." || name == ".." || name.contains('/') || name == ".git" {
+            return Err(format!("refusing tree entry name {name:?}"));
+        }
+        let rel = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let path = dir.join(&name);
+        match kind {
+            EntryKind::Tree => {
+                if in_sparse(&rel, true, sparse) {
+                    write_tree(repo, oid, &path, &rel, sparse)?;
+                }
+            }
+            EntryKind::Blob | EntryKind::BlobExecutable => {
+                if !in_sparse(&rel, false, sparse) {
+                    continue;
+                }
+                let blob = repo.find_blob(oid).map_err(|e| e.to_string())?;
+                write_file(&path, &blob.data, kind == EntryKind::BlobExecutable)?;
+            }
+            EntryKind::Link | EntryKind::Commit => {}
+        }
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, data: &[u8], executable: bool) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mode = if executable { 0o755 } else { 0o644 };
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| format!("writing '{}': {e}", path.display()))?;
+    f.write_all(data)
+        .map_err(|e| format!("writing '{}': {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64_encode(""), "");
+        assert_eq!(base64_encode("f"), "Zg==");
+        assert_eq!(base64_encode("fo"), "Zm8=");
+        assert_eq!(base64_encode("foo"), "Zm9v");
+        assert_eq!(base64_encode("user:pass"), "dXNlcjpwYXNz");
+    }
+
+    #[test]
+    fn refspecs_for_prefixes() {
+        assert_eq!(refspec_for("refs/tags/"), "+refs/tags/*:refs/tags/*");
+        assert_eq!(
+            refspec_for("refs/heads/main"),
+            "+refs/heads/main:refs/heads/main"
+        );
+    }
+
+    #[test]
+    fn sparse_selection() {
+        let s = vec!["apps/".to_string()];
+        assert!(in_sparse("apps", true, Some(&s)));
+        assert!(in_sparse("apps/x.yaml", false, Some(&s)));
+        assert!(!in_sparse("infra", true, Some(&s)));
+        assert!(!in_sparse("README.md", false, Some(&s)));
+        let deep = vec!["a/b".to_string()];
+        assert!(in_sparse("a", true, Some(&deep)));
+        assert!(!in_sparse("a/c.txt", false, Some(&deep)));
+    }
+}

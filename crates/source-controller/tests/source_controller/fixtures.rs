@@ -1,0 +1,300 @@
+//! Test fixtures: Git repositories made with the git CLI, the git HTTP server, the
+//! embedded API server with Flux's CRDs, and the controller running against it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use flux_api::source::GitRepository;
+use flux_artifact::StorageOptions;
+use flux_runtime::{ControllerOptions, EventRecorder, Metrics, RequeuePolicy, Runtime};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Api;
+use kube::api::PostParams;
+
+/// Whether a required tool is present; in CI its absence is a failure.
+pub fn have_tool(tool: &str) -> bool {
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{tool} is required for this test (CI=true)"
+        );
+        eprintln!("skipping: {tool} is not installed");
+    }
+    ok
+}
+
+/// Runs git with a fixed identity and dates in `dir`.
+pub fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .with_context(|| format!("running git {args:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// A work tree pushing to a bare repository `<root>/app.git`.
+pub struct Repo {
+    pub work: PathBuf,
+    pub bare: PathBuf,
+}
+
+impl Repo {
+    /// Creates the bare repository and a work tree with one commit on `main`:
+    /// `apps/app.yaml`, `infra/infra.yaml`, `README.md`, `logo.png`, `.sourceignore`
+    /// (ignoring `*.md`).
+    pub fn create(root: &Path) -> anyhow::Result<Self> {
+        let bare = root.join("app.git");
+        let work = root.join("work");
+        std::fs::create_dir_all(&work)?;
+        git(root, &["init", "--bare", "-b", "main", "app.git"])?;
+        git(&work, &["init", "-b", "main"])?;
+        std::fs::create_dir_all(work.join("apps"))?;
+        std::fs::create_dir_all(work.join("infra"))?;
+        std::fs::write(work.join("apps/app.yaml"), "kind: ConfigMap\n")?;
+        std::fs::write(work.join("infra/infra.yaml"), "kind: Namespace\n")?;
+        std::fs::write(work.join("README.md"), "# readme\n")?;
+        std::fs::write(work.join(".sourceignore"), "*.md\n")?;
+        git(&work, &["add", "-A"])?;
+        git(&work, &["commit", "-m", "first commit"])?;
+        git(&work, &["remote", "add", "origin", &bare.to_string_lossy()])?;
+        git(&work, &["push", "origin", "main"])?;
+        Ok(Self { work, bare })
+    }
+
+    /// Commits `content` to `file` and pushes `main`; returns the commit hash.
+    pub fn commit(&self, file: &str, content: &str, message: &str) -> anyhow::Result<String> {
+        std::fs::write(self.work.join(file), content)?;
+        git(&self.work, &["add", "-A"])?;
+        git(&self.work, &["commit", "-m", message])?;
+        git(&self.work, &["push", "origin", "main"])?;
+        self.head()
+    }
+
+    /// The work tree's HEAD.
+    pub fn head(&self) -> anyhow::Result<String> {
+        git(&self.work, &["rev-parse", "HEAD"])
+    }
+
+    /// Creates annotated tag `tag` at HEAD and pushes it.
+    pub fn tag(&self, tag: &str) -> anyhow::Result<()> {
+        git(&self.work, &["tag", "-a", tag, "-m", tag])?;
+        git(&self.work, &["push", "origin", tag])?;
+        Ok(())
+    }
+}
+
+/// `git http-backend` on loopback via ../shared/tools/start-git-http; killed on drop.
+pub struct GitHttp {
+    pub url: String,
+    pid: String,
+}
+
+impl GitHttp {
+    pub fn start(port: u16, root: &Path, cred: Option<&str>) -> anyhow::Result<Self> {
+        // ../shared/tools next to the repository (override: FLUX_SHARED_TOOLS).
+        let tools = std::env::var_os("FLUX_SHARED_TOOLS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools"));
+        let script = tools.join("start-git-http");
+        let mut cmd = Command::new(&script);
+        cmd.arg(port.to_string()).arg(root);
+        if let Some(c) = cred {
+            cmd.arg(c);
+        }
+        let out = cmd
+            .output()
+            .with_context(|| format!("running {}", script.display()))?;
+        if !out.status.success() {
+            bail!(
+                "start-git-http failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(str::to_string)
+                .with_context(|| format!("no {k} in {text}"))
+        };
+        Ok(Self {
+            url: field("URL=")?,
+            pid: field("PID=")?,
+        })
+    }
+}
+
+impl Drop for GitHttp {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(&self.pid).status();
+    }
+}
+
+/// The embedded API server with the Flux CRDs, the controller and its artifact server.
+pub struct Env {
+    pub client: kube::Client,
+    pub storage_dir: tempfile::TempDir,
+    _server: flux_apiserver::ApiServer,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Env {
+    pub async fn start() -> anyhow::Result<Self> {
+        let server = flux_apiserver::ApiServer::in_memory()?;
+        let client = kube::Client::new(server.router(), "default");
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        for crd in flux_api::crds::all_crds()? {
+            let crd: CustomResourceDefinition = serde_json::from_value(crd)?;
+            crds.create(&PostParams::default(), &crd).await?;
+        }
+        let storage_dir = tempfile::tempdir()?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let storage = source_controller::open_storage(&StorageOptions {
+            storage_path: storage_dir.path().to_path_buf(),
+            storage_addr: addr.to_string(),
+            storage_adv_addr: Some(addr.to_string()),
+            ..StorageOptions::default()
+        })?;
+        let rt = Runtime {
+            client: client.clone(),
+            recorder: EventRecorder::new(client.clone(), "source-controller", None),
+            metrics: Metrics::new(),
+            options: ControllerOptions {
+                concurrent: 2,
+                requeue: RequeuePolicy {
+                    min_retry_delay: Duration::from_millis(200),
+                    max_retry_delay: Duration::from_secs(2),
+                    ..RequeuePolicy::default()
+                },
+                requeue_dependency: Duration::from_millis(500),
+                ..ControllerOptions::default()
+            },
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(source_controller::run(rt, storage, listener, async move {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            client,
+            storage_dir,
+            _server: server,
+            stop: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    pub fn repos(&self) -> Api<GitRepository> {
+        Api::namespaced(self.client.clone(), "default")
+    }
+
+    /// Creates a GitRepository from JSON (`spec` only; name given).
+    pub async fn create(&self, name: &str, spec: serde_json::Value) -> anyhow::Result<()> {
+        let obj: GitRepository = serde_json::from_value(serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": spec,
+        }))?;
+        self.repos().create(&PostParams::default(), &obj).await?;
+        Ok(())
+    }
+
+    /// Polls until `pred` holds for the object (30 s), returning it.
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        what: &str,
+        pred: impl Fn(&GitRepository) -> bool,
+    ) -> anyhow::Result<GitRepository> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let obj = self.repos().get(name).await?;
+            if pred(&obj) {
+                return Ok(obj);
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!(
+                    "timed out waiting for {name}: {what}; status: {}",
+                    serde_json::to_string_pretty(&obj.status)?
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sets `reconcile.fluxcd.io/requestedAt` to `token`.
+    pub async fn request_reconcile(&self, name: &str, token: &str) -> anyhow::Result<()> {
+        let patch = serde_json::json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": token}}});
+        self.repos()
+            .patch(
+                name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+/// The Ready condition's (status, reason, message).
+pub fn ready(obj: &GitRepository) -> Option<(String, String, String)> {
+    let conds = obj.status.as_ref()?.conditions.as_ref()?;
+    flux_api::conditions::find(conds, "Ready").map(|c| {
+        (
+            c.status.as_str().to_string(),
+            c.reason.clone(),
+            c.message.clone(),
+        )
+    })
+}
+
+/// Whether Ready is True for the current generation.
+pub fn is_ready(obj: &GitRepository) -> bool {
+    obj.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| {
+            flux_api::conditions::is_ready_for(c, obj.metadata.generation.unwrap_or(0))
+        })
+}
+
+/// The condition `type_`'s (status, reason).
+pub fn condition(obj: &GitRepository, type_: &str) -> Option<(String, String)> {
+    let conds = obj.status.as_ref()?.conditions.as_ref()?;
+    flux_api::conditions::find(conds, type_)
+        .map(|c| (c.status.as_str().to_string(), c.reason.clone()))
+}

@@ -1,0 +1,410 @@
+//! The GitRepository controller end to end over `git http-backend` on loopback.
+
+use flux_api::source::GitRepository;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::PostParams;
+use serde_json::json;
+
+use crate::fixtures::{Env, GitHttp, Repo, condition, have_tool, is_ready, ready};
+
+fn revision(obj: &GitRepository) -> Option<String> {
+    obj.status
+        .as_ref()?
+        .artifact
+        .as_ref()
+        .map(|a| a.revision.clone())
+}
+
+/// git is required; start-git-http installs lighttpd itself (and fails loudly if it
+/// cannot).
+fn tools() -> bool {
+    have_tool("git")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_refs_artifact_and_no_op() -> anyhow::Result<()> {
+    if !tools() {
+        return Ok(());
+    }
+    let root = tempfile::tempdir()?;
+    let repo = Repo::create(root.path())?;
+    let first = repo.head()?;
+    repo.tag("v1.0.0")?;
+    let second = repo.commit("apps/app.yaml", "kind: Secret\n", "second commit")?;
+    repo.tag("v1.1.0")?;
+    repo.tag("v2.0.0-rc.1")?;
+    let server = GitHttp::start(21411, root.path(), None)?;
+    let url = format!("{}app.git", server.url);
+    let env = Env::start().await?;
+
+    env.create(
+        "branch",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "main"}}),
+    )
+    .await?;
+    env.create(
+        "tag",
+        json!({"url": url, "interval": "10m", "ref": {"tag": "v1.0.0"}}),
+    )
+    .await?;
+    env.create(
+        "semver",
+        json!({"url": url, "interval": "10m", "ref": {"semver": ">=1.0.0 <2.0.0"}}),
+    )
+    .await?;
+    env.create(
+        "pin",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "main", "commit": first}}),
+    )
+    .await?;
+
+    let branch = env.wait_for("branch", "Ready", is_ready).await?;
+    assert_eq!(revision(&branch), Some(format!("main@sha1:{second}")));
+    assert_eq!(ready(&branch).map(|r| r.1), Some("Succeeded".into()));
+    assert_eq!(
+        condition(&branch, "ArtifactInStorage"),
+        Some(("True".into(), "Succeeded".into()))
+    );
+    assert!(condition(&branch, "Reconciling").is_none());
+    let status = branch.status.clone().unwrap_or_default();
+    assert_eq!(status.observed_generation, Some(1));
+    assert!(
+        branch
+            .metadata
+            .finalizers
+            .clone()
+            .unwrap_or_default()
+            .contains(&"finalizers.fluxcd.io".to_string())
+    );
+
+    let tag = env.wait_for("tag", "Ready", is_ready).await?;
+    assert_eq!(revision(&tag), Some(format!("v1.0.0@sha1:{first}")));
+    let semver = env.wait_for("semver", "Ready", is_ready).await?;
+    assert_eq!(revision(&semver), Some(format!("v1.1.0@sha1:{second}")));
+    let pin = env.wait_for("pin", "Ready", is_ready).await?;
+    assert_eq!(revision(&pin), Some(format!("main@sha1:{first}")));
+
+    // The artifact is served over HTTP and its digest verifies; .sourceignore applied.
+    let Some(artifact) = status.artifact.clone() else {
+        anyhow::bail!("branch has no artifact");
+    };
+    assert_eq!(
+        artifact.path,
+        format!("gitrepository/default/branch/{second}.tar.gz")
+    );
+    let bytes = reqwest::get(&artifact.url)
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    assert_eq!(Some(bytes.len() as i64), artifact.size);
+    let digest = flux_artifact::Digest::parse(&artifact.digest)?;
+    digest.verify_bytes(&bytes)?;
+    let out = tempfile::tempdir()?;
+    flux_artifact::extract_verified_bytes(&bytes, &digest, out.path(), &Default::default())?;
+    assert!(out.path().join("apps/app.yaml").is_file());
+    assert!(
+        !out.path().join("README.md").exists(),
+        ".sourceignore excludes *.md"
+    );
+
+    // No-op reconcile: the handshake is recorded, the artifact is untouched.
+    env.request_reconcile("branch", "token-1").await?;
+    let again = env
+        .wait_for("branch", "lastHandledReconcileAt", |o| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.last_handled_reconcile_at.as_deref())
+                == Some("token-1")
+        })
+        .await?;
+    let again_artifact = again.status.as_ref().and_then(|s| s.artifact.clone());
+    assert_eq!(
+        again_artifact.as_ref().map(|a| &a.last_update_time),
+        Some(&artifact.last_update_time)
+    );
+    assert_eq!(
+        again_artifact.as_ref().map(|a| &a.digest),
+        Some(&artifact.digest)
+    );
+
+    // A new commit is picked up on the next reconcile, with a NewArtifact event.
+    let third = repo.commit("apps/app.yaml", "kind: Service\n", "third commit")?;
+    env.request_reconcile("branch", "token-2").await?;
+    let moved = env
+        .wait_for("branch", "new revision", |o| {
+            revision(o) == Some(format!("main@sha1:{third}")) && is_ready(o)
+        })
+        .await?;
+    assert_ne!(
+        moved
+            .status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .map(|a| &a.digest),
+        Some(&artifact.digest)
+    );
+    let events: Api<k8s_openapi::api::core::v1::Event> =
+        Api::namespaced(env.client.clone(), "default");
+    let list = events.list(&Default::default()).await?;
+    let new_artifact: Vec<_> = list
+        .items
+        .iter()
+        .filter(|e| {
+            e.reason.as_deref() == Some("NewArtifact")
+                && e.involved_object.name.as_deref() == Some("branch")
+        })
+        .collect();
+    assert!(
+        new_artifact
+            .iter()
+            .any(|e| e.message.as_deref() == Some("stored artifact for commit 'third commit'"))
+    );
+    let annotated = new_artifact
+        .iter()
+        .find(|e| e.message.as_deref() == Some("stored artifact for commit 'third commit'"));
+    assert_eq!(
+        annotated
+            .and_then(|e| e.metadata.annotations.as_ref())
+            .and_then(|a| a.get("source.toolkit.fluxcd.io/revision"))
+            .cloned(),
+        Some(format!("main@sha1:{third}"))
+    );
+
+    // Deleting the object removes its storage directory and the finalizer.
+    env.repos().delete("tag", &Default::default()).await?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while env.repos().get_opt("tag").await?.is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "tag was not finalized"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        !env.storage_dir
+            .path()
+            .join("gitrepository/default/tag")
+            .exists()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_auth_failures_keep_previous_artifact() -> anyhow::Result<()> {
+    if !tools() {
+        return Ok(());
+    }
+    let root = tempfile::tempdir()?;
+    let repo = Repo::create(root.path())?;
+    let head = repo.head()?;
+    let server = GitHttp::start(21412, root.path(), Some("flux:s3cret-pass"))?;
+    let url = format!("{}app.git", server.url);
+    let env = Env::start().await?;
+    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), "default");
+    let secret = |password: &str| -> anyhow::Result<Secret> {
+        Ok(serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "git-auth", "namespace": "default"},
+            "data": {"username": "Zmx1eA==", "password": base64(password)},
+        }))?)
+    };
+    secrets
+        .create(&PostParams::default(), &secret("s3cret-pass")?)
+        .await?;
+
+    // Without credentials: Ready=False, GitOperationFailed.
+    env.create(
+        "anon",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "main"}}),
+    )
+    .await?;
+    let anon = env
+        .wait_for("anon", "Ready=False", |o| {
+            ready(o).is_some_and(|r| r.0 == "False")
+        })
+        .await?;
+    assert_eq!(ready(&anon).map(|r| r.1), Some("GitOperationFailed".into()));
+    assert_eq!(
+        condition(&anon, "FetchFailed"),
+        Some(("True".into(), "GitOperationFailed".into()))
+    );
+
+    // With the right password: an artifact.
+    env.create("authed", json!({"url": url, "interval": "10m", "ref": {"branch": "main"}, "secretRef": {"name": "git-auth"}})).await?;
+    let ok = env.wait_for("authed", "Ready", is_ready).await?;
+    assert_eq!(revision(&ok), Some(format!("main@sha1:{head}")));
+    let artifact = ok.status.as_ref().and_then(|s| s.artifact.clone());
+
+    // Wrong password: Ready=False with upstream's reason, no secret in the message,
+    // previous artifact kept.
+    secrets
+        .replace("git-auth", &PostParams::default(), &{
+            let mut s = secret("wrong-password-xyz")?;
+            s.metadata.resource_version = secrets.get("git-auth").await?.metadata.resource_version;
+            s
+        })
+        .await?;
+    env.request_reconcile("authed", "after-rotation").await?;
+    let failed = env
+        .wait_for("authed", "Ready=False", |o| {
+            ready(o).is_some_and(|r| r.0 == "False")
+        })
+        .await?;
+    let (_, reason, message) = ready(&failed).unwrap_or_default();
+    assert_eq!(reason, "GitOperationFailed");
+    assert!(
+        message.starts_with("failed to checkout and determine revision"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("wrong-password-xyz") && !message.contains("s3cret-pass"),
+        "{message}"
+    );
+    assert_eq!(
+        failed.status.as_ref().and_then(|s| s.artifact.clone()),
+        artifact
+    );
+    assert_eq!(
+        condition(&failed, "ArtifactInStorage").map(|c| c.0),
+        Some("True".into())
+    );
+
+    // A missing secret: AuthenticationFailed.
+    env.create(
+        "nosecret",
+        json!({"url": url, "interval": "10m", "secretRef": {"name": "absent"}}),
+    )
+    .await?;
+    let nosecret = env
+        .wait_for("nosecret", "Ready=False", |o| {
+            ready(o).is_some_and(|r| r.0 == "False")
+        })
+        .await?;
+    assert_eq!(
+        ready(&nosecret).map(|r| r.1),
+        Some("AuthenticationFailed".into())
+    );
+    Ok(())
+}
+
+fn base64(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                T[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_bad_refs_urls_and_suspend() -> anyhow::Result<()> {
+    if !tools() {
+        return Ok(());
+    }
+    let root = tempfile::tempdir()?;
+    let _repo = Repo::create(root.path())?;
+    let server = GitHttp::start(21413, root.path(), None)?;
+    let url = format!("{}app.git", server.url);
+    let env = Env::start().await?;
+
+    env.create(
+        "nobranch",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "does-not-exist"}}),
+    )
+    .await?;
+    env.create(
+        "nosemver",
+        json!({"url": url, "interval": "10m", "ref": {"semver": ">=9.0.0"}}),
+    )
+    .await?;
+    env.create("badurl", json!({"url": "http://", "interval": "10m"}))
+        .await?;
+    env.create(
+        "badrepo",
+        json!({"url": format!("{}missing.git", server.url), "interval": "10m"}),
+    )
+    .await?;
+    env.create(
+        "suspended",
+        json!({"url": url, "interval": "10m", "suspend": true, "ref": {"branch": "main"}}),
+    )
+    .await?;
+
+    let nobranch = env
+        .wait_for("nobranch", "Ready=False", |o| {
+            ready(o).is_some_and(|r| r.0 == "False")
+        })
+        .await?;
+    let (_, reason, message) = ready(&nobranch).unwrap_or_default();
+    assert_eq!(reason, "GitOperationFailed");
+    assert!(message.contains("does-not-exist"), "{message}");
+    assert!(
+        nobranch
+            .status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .is_none()
+    );
+    assert_eq!(
+        condition(&nobranch, "Reconciling").map(|c| c.1),
+        Some("ProgressingWithRetry".into())
+    );
+
+    let nosemver = env
+        .wait_for("nosemver", "Ready=False", |o| {
+            ready(o).is_some_and(|r| r.0 == "False")
+        })
+        .await?;
+    assert!(
+        ready(&nosemver).is_some_and(|r| r.2.contains("no match found for semver")),
+        "{:?}",
+        ready(&nosemver)
+    );
+
+    let badurl = env
+        .wait_for("badurl", "Stalled", |o| condition(o, "Stalled").is_some())
+        .await?;
+    assert_eq!(
+        condition(&badurl, "Stalled"),
+        Some(("True".into(), "URLInvalid".into()))
+    );
+    assert_eq!(ready(&badurl).map(|r| r.1), Some("URLInvalid".into()));
+    assert_eq!(
+        badurl.status.as_ref().and_then(|s| s.observed_generation),
+        Some(1)
+    );
+
+    let badrepo = env
+        .wait_for("badrepo", "Ready=False", |o| {
+            ready(o).is_some_and(|r| r.0 == "False")
+        })
+        .await?;
+    assert_eq!(
+        ready(&badrepo).map(|r| r.1),
+        Some("GitOperationFailed".into())
+    );
+
+    // Suspended: the controller leaves it alone (no status at all).
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let suspended = env.repos().get("suspended").await?;
+    assert!(
+        suspended
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_none_or(|c| c.is_empty())
+    );
+    Ok(())
+}
