@@ -32,4 +32,4 @@ pub use manager::{
     ApplyError, ApplyOptions, DeleteOptions, DryRunFailure, Owner, ResourceManager,
     StagedApplyError, annotations, owner_labels, set_owner_labels,
 };
-pub use wait::{ObjectStatus, WaitError, WaitOptions};
+pub use wait::{ObjectStatus, TerminationError, WaitError, WaitOptions};

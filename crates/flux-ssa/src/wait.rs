@@ -186,3 +186,69 @@ impl ResourceManager {
         }
     }
 }
+
+/// Objects still present when the termination wait gave up.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("termination timeout: still present after {timeout:?}: [{}]", still_present.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+pub struct TerminationError {
+    /// The objects not yet gone.
+    pub still_present: Vec<ObjectId>,
+    /// How long we waited.
+    pub timeout: Duration,
+}
+
+impl ResourceManager {
+    /// Waits until every `deleted` object of `change_set` is gone from the cluster (finalizers
+    /// done), polling every `options.interval` up to `options.timeout` (Flux's
+    /// `WaitForSetTermination`). Objects whose kind is no longer served count as gone.
+    pub async fn wait_for_set_termination(
+        &self,
+        change_set: &crate::change_set::ChangeSet,
+        options: &WaitOptions,
+    ) -> Result<(), TerminationError> {
+        let deleted: Vec<VersionedId> = change_set
+            .entries
+            .iter()
+            .filter(|e| e.action == crate::change_set::Action::Deleted)
+            .map(VersionedId::from)
+            .collect();
+        let deadline = tokio::time::Instant::now() + options.timeout;
+        loop {
+            let pending: Vec<_> = deleted
+                .iter()
+                .map(|object| self.is_present(object))
+                .collect();
+            let present: Vec<bool> = futures::stream::iter(pending).buffered(8).collect().await;
+            let still_present: Vec<ObjectId> = deleted
+                .iter()
+                .zip(present)
+                .filter(|(_, present)| *present)
+                .map(|(object, _)| object.id.clone())
+                .collect();
+            if still_present.is_empty() {
+                return Ok(());
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(TerminationError {
+                    still_present,
+                    timeout: options.timeout,
+                });
+            }
+            tokio::time::sleep(options.interval.min(deadline - now)).await;
+        }
+    }
+
+    /// Whether the object exists; read errors count as present (we cannot tell it is gone).
+    async fn is_present(&self, object: &VersionedId) -> bool {
+        let Ok(resolved) = self.resolve(&object.api_version(), &object.id.kind).await else {
+            return false;
+        };
+        !matches!(
+            self.api(&resolved, &object.id.namespace)
+                .get_opt(&object.id.name)
+                .await,
+            Ok(None)
+        )
+    }
+}

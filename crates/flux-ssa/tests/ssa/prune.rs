@@ -1,8 +1,12 @@
 //! Inventory diff and prune.
 
+use std::time::Duration;
+
 use flux_ssa::{
-    ApplyOptions, DeleteOptions, Inventory, annotations, owner_labels, set_owner_labels,
+    ApplyOptions, DeleteOptions, Inventory, WaitOptions, annotations, owner_labels,
+    set_owner_labels,
 };
+use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::{config_map, dynamic, get, owner, setup};
@@ -119,5 +123,46 @@ async fn prune_deletes_in_reverse_apply_order() -> anyhow::Result<()> {
             .is_none_or(|n| n["status"]["phase"] == "Terminating"),
         "{ns:?}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn termination_wait_follows_finalizers() -> anyhow::Result<()> {
+    let (_server, client, manager) = setup()?;
+    let options = ApplyOptions::kustomize_controller("kustomize-controller", false);
+    let mut held = owned(config_map("default", "held", json!({"a": "1"})));
+    held["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    let applied = manager.apply_all_staged(vec![held], &options).await?;
+    let stale = Inventory::from_change_set(&applied).diff(&Inventory::new());
+    let pruned = manager
+        .delete_all(
+            &stale,
+            &DeleteOptions::kustomize_controller(&owner(), "apps", "flux-system"),
+        )
+        .await?;
+    assert_eq!(pruned.to_string(), "ConfigMap/default/held deleted");
+    let quick = WaitOptions {
+        interval: Duration::from_millis(50),
+        timeout: Duration::from_millis(300),
+        ..WaitOptions::default()
+    };
+    let err = manager
+        .wait_for_set_termination(&pruned, &quick)
+        .await
+        .expect_err("finalizer holds it");
+    assert_eq!(err.still_present.len(), 1);
+    assert!(err.to_string().contains("ConfigMap/default/held"), "{err}");
+
+    let cms = dynamic(&client, "v1", "ConfigMap", "configmaps", "default");
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Json::<()>(serde_json::from_value(json!([
+            {"op": "remove", "path": "/metadata/finalizers"}
+        ]))?),
+    )
+    .await?;
+    manager.wait_for_set_termination(&pruned, &quick).await?;
+    assert!(get(&cms, "held").await?.is_none());
     Ok(())
 }
