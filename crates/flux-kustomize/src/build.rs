@@ -1427,7 +1427,11 @@ fn push_resource_doc(file: &Path, d: Value, out: &mut Vec<Resource>) -> Result<(
             if m.is_empty() {
                 return Ok(());
             }
-            let kind = m.get("kind").and_then(Value::as_str).unwrap_or("");
+            let kind = m
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             if kind.ends_with("List") && m.get("items").is_some_and(Value::is_array) {
                 if let Some(Value::Array(items)) = m.get("items") {
                     for it in items.clone() {
@@ -1442,7 +1446,14 @@ fn push_resource_doc(file: &Path, d: Value, out: &mut Vec<Resource>) -> Result<(
                     reason: "missing Resource metadata: a document has no 'kind'".into(),
                 });
             }
-            out.push(Resource::new(m));
+            let r = Resource::new(m);
+            if r.name().is_empty() {
+                return Err(Error::ParseResource {
+                    file: file.to_path_buf(),
+                    reason: format!("missing metadata.name in a {kind} object"),
+                });
+            }
+            out.push(r);
             Ok(())
         }
         other => Err(Error::ParseResource {

@@ -45,7 +45,13 @@ pub fn parse_patch(text: &str) -> Result<PatchDoc, String> {
     let mut out = Vec::new();
     for d in docs {
         match d {
-            Value::Object(m) => out.push(m),
+            Value::Object(m) => {
+                let has = |f: Option<&Value>| f.and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+                if !has(m.get("kind")) || !has(m.get("metadata").and_then(|md| md.get("name"))) {
+                    return Err("unable to parse SM or JSON patch: a strategic merge patch needs `kind` and `metadata.name`".into());
+                }
+                out.push(m);
+            }
             Value::Null => {}
             _ => return Err("unable to parse SM or JSON patch: a document is neither a mapping nor a list of operations".into()),
         }
