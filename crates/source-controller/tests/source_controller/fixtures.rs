@@ -104,48 +104,66 @@ impl Repo {
     }
 }
 
-/// `git http-backend` on loopback via ../shared/tools/start-git-http; killed on drop.
-pub struct GitHttp {
+/// A Git server started by a ../shared/tools script (`start-git-http`, `start-git-ssh`);
+/// killed on drop. `info` holds the script's `KEY=value` lines.
+pub struct GitServer {
     pub url: String,
+    pub info: std::collections::BTreeMap<String, String>,
     pid: String,
 }
 
-impl GitHttp {
+/// `git http-backend` on loopback (optionally with basic auth).
+pub type GitHttp = GitServer;
+
+impl GitServer {
+    /// `start-git-http PORT ROOT [USER:PASS]`.
     pub fn start(port: u16, root: &Path, cred: Option<&str>) -> anyhow::Result<Self> {
+        let mut args = vec![port.to_string(), root.to_string_lossy().into_owned()];
+        args.extend(cred.map(str::to_string));
+        Self::run_script("start-git-http", &args)
+    }
+
+    /// `start-git-ssh PORT ROOT` (sshd, key-only).
+    pub fn start_ssh(port: u16, root: &Path) -> anyhow::Result<Self> {
+        Self::run_script(
+            "start-git-ssh",
+            &[port.to_string(), root.to_string_lossy().into_owned()],
+        )
+    }
+
+    fn run_script(name: &str, args: &[String]) -> anyhow::Result<Self> {
         // ../shared/tools next to the repository (override: FLUX_SHARED_TOOLS).
         let tools = std::env::var_os("FLUX_SHARED_TOOLS")
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools"));
-        let script = tools.join("start-git-http");
-        let mut cmd = Command::new(&script);
-        cmd.arg(port.to_string()).arg(root);
-        if let Some(c) = cred {
-            cmd.arg(c);
-        }
-        let out = cmd
+        let script = tools.join(name);
+        let out = Command::new(&script)
+            .args(args)
             .output()
             .with_context(|| format!("running {}", script.display()))?;
         if !out.status.success() {
-            bail!(
-                "start-git-http failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            bail!("{name} failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let info: std::collections::BTreeMap<String, String> = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let field = |k: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(k))
-                .map(str::to_string)
-                .with_context(|| format!("no {k} in {text}"))
+            info.get(k)
+                .cloned()
+                .with_context(|| format!("no {k}= in {text}"))
         };
         Ok(Self {
-            url: field("URL=")?,
-            pid: field("PID=")?,
+            url: field("URL")?,
+            pid: field("PID")?,
+            info: info.clone(),
         })
     }
 }
 
-impl Drop for GitHttp {
+impl Drop for GitServer {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg(&self.pid).status();
     }
@@ -243,6 +261,36 @@ impl Env {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Creates or replaces Secret `name` with `data`.
+    pub async fn secret(&self, name: &str, data: &[(&str, &[u8])]) -> anyhow::Result<()> {
+        use k8s_openapi::ByteString;
+        use k8s_openapi::api::core::v1::Secret;
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), "default");
+        let mut secret = Secret {
+            metadata: kube::api::ObjectMeta {
+                name: Some(name.to_string()),
+                namespace: Some("default".to_string()),
+                ..Default::default()
+            },
+            data: Some(
+                data.iter()
+                    .map(|(k, v)| (k.to_string(), ByteString(v.to_vec())))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        match api.get_opt(name).await? {
+            Some(existing) => {
+                secret.metadata.resource_version = existing.metadata.resource_version;
+                api.replace(name, &PostParams::default(), &secret).await?;
+            }
+            None => {
+                api.create(&PostParams::default(), &secret).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Sets `reconcile.fluxcd.io/requestedAt` to `token`.

@@ -408,3 +408,144 @@ async fn http_bad_refs_urls_and_suspend() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Files in a served artifact (downloaded, digest-verified, extracted).
+async fn artifact_files(obj: &GitRepository) -> anyhow::Result<Vec<String>> {
+    let Some(artifact) = obj.status.as_ref().and_then(|s| s.artifact.clone()) else {
+        anyhow::bail!("no artifact");
+    };
+    let bytes = reqwest::get(&artifact.url)
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    let digest = flux_artifact::Digest::parse(&artifact.digest)?;
+    let out = tempfile::tempdir()?;
+    flux_artifact::extract_verified_bytes(&bytes, &digest, out.path(), &Default::default())?;
+    let mut files = Vec::new();
+    let mut stack = vec![out.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(
+                    path.strip_prefix(out.path())?
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_ignore_sparse_include_and_timeout() -> anyhow::Result<()> {
+    if !tools() {
+        return Ok(());
+    }
+    let root = tempfile::tempdir()?;
+    let _repo = Repo::create(root.path())?;
+    let server = GitHttp::start(21414, root.path(), None)?;
+    let url = format!("{}app.git", server.url);
+    let env = Env::start().await?;
+
+    // spec.ignore is appended to .sourceignore (*.md) and drops infra/.
+    env.create(
+        "ignore",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "main"}, "ignore": "infra/\n"}),
+    )
+    .await?;
+    let ignore = env.wait_for("ignore", "Ready", is_ready).await?;
+    // (.sourceignore itself is not a VCS file: it stays, as upstream.)
+    assert_eq!(
+        artifact_files(&ignore).await?,
+        vec![".sourceignore".to_string(), "apps/app.yaml".to_string()]
+    );
+    assert_eq!(
+        ignore
+            .status
+            .as_ref()
+            .and_then(|s| s.observed_ignore.clone()),
+        Some("infra/\n".into())
+    );
+
+    // sparseCheckout keeps only the listed directories.
+    env.create("sparse", json!({"url": url, "interval": "10m", "ref": {"branch": "main"}, "sparseCheckout": ["infra"]}))
+        .await?;
+    let sparse = env.wait_for("sparse", "Ready", is_ready).await?;
+    assert_eq!(
+        artifact_files(&sparse).await?,
+        vec!["infra/infra.yaml".to_string()]
+    );
+    assert_eq!(
+        sparse
+            .status
+            .as_ref()
+            .and_then(|s| s.observed_sparse_checkout.clone()),
+        Some(vec!["infra".to_string()])
+    );
+
+    // include copies another GitRepository's artifact (fromPath) into toPath; an include
+    // that does not exist yet is IncludeUnavailable until it appears.
+    env.create("with-include", json!({"url": url, "interval": "10m", "ref": {"branch": "main"}, "ignore": "/infra/\n",
+        "include": [{"repository": {"name": "late"}, "fromPath": "infra", "toPath": "vendor/infra"}]}))
+        .await?;
+    let waiting = env
+        .wait_for("with-include", "IncludeUnavailable", |o| {
+            condition(o, "IncludeUnavailable").is_some()
+        })
+        .await?;
+    assert_eq!(ready(&waiting).map(|r| r.0), Some("False".into()));
+    env.create(
+        "late",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "main"}}),
+    )
+    .await?;
+    let included = env.wait_for("with-include", "Ready", is_ready).await?;
+    assert_eq!(
+        artifact_files(&included).await?,
+        vec![
+            ".sourceignore".to_string(),
+            "apps/app.yaml".to_string(),
+            "vendor/infra/infra.yaml".to_string()
+        ]
+    );
+    assert_eq!(
+        included
+            .status
+            .as_ref()
+            .and_then(|s| s.included_artifacts.as_ref())
+            .map(Vec::len),
+        Some(1)
+    );
+    assert!(condition(&included, "IncludeUnavailable").is_none());
+
+    // A server that accepts but never answers: spec.timeout is honoured.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let silent_url = format!("http://{}/app.git", silent.local_addr()?);
+    env.create(
+        "timeout",
+        json!({"url": silent_url, "interval": "10m", "timeout": "2s"}),
+    )
+    .await?;
+    let started = std::time::Instant::now();
+    let timed_out = env
+        .wait_for("timeout", "Ready=False", |o| {
+            ready(o).is_some_and(|r| r.0 == "False")
+        })
+        .await?;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "timeout not honoured"
+    );
+    assert_eq!(
+        ready(&timed_out).map(|r| r.1),
+        Some("GitOperationFailed".into())
+    );
+    drop(silent);
+    Ok(())
+}

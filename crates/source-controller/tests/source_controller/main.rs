@@ -5,3 +5,4 @@
 mod fixtures;
 mod git_file;
 mod git_http;
+mod git_ssh;
