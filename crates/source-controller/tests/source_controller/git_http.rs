@@ -549,3 +549,82 @@ async fn http_ignore_sparse_include_and_timeout() -> anyhow::Result<()> {
     drop(silent);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_ca_from_secret_and_bearer() -> anyhow::Result<()> {
+    if !tools() {
+        return Ok(());
+    }
+    let root = tempfile::tempdir()?;
+    let repo = Repo::create(root.path())?;
+    let head = repo.head()?;
+    // TLS=1 makes the script serve https with a test CA.
+    let server = {
+        let tools = std::env::var_os("FLUX_SHARED_TOOLS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools")
+            });
+        let out = std::process::Command::new(tools.join("start-git-http"))
+            .arg("21415")
+            .arg(root.path())
+            .env("TLS", "1")
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "start-git-http TLS=1 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let field = |k: &str| {
+        server
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let _guard = KillOnDrop(field("PID="));
+    let url = format!("{}app.git", field("URL="));
+    assert!(url.starts_with("https://"), "{url}");
+    let ca = std::fs::read(field("CA="))?;
+    let env = Env::start().await?;
+
+    // Without the CA the server's certificate is not trusted.
+    env.create(
+        "untrusted",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "main"}}),
+    )
+    .await?;
+    let untrusted = env
+        .wait_for("untrusted", "Ready=False", |o| {
+            ready(o).is_some_and(|r| r.0 == "False")
+        })
+        .await?;
+    assert_eq!(
+        ready(&untrusted).map(|r| r.1),
+        Some("GitOperationFailed".into())
+    );
+
+    // With ca.crt (and a bearer token, sent as a header; the server ignores it).
+    env.secret("tls", &[("ca.crt", &ca), ("bearerToken", b"tok-123")])
+        .await?;
+    env.create(
+        "trusted",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "main"}, "secretRef": {"name": "tls"}}),
+    )
+    .await?;
+    let trusted = env.wait_for("trusted", "Ready", is_ready).await?;
+    assert_eq!(revision(&trusted), Some(format!("main@sha1:{head}")));
+    Ok(())
+}
+
+struct KillOnDrop(String);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            let _ = std::process::Command::new("kill").arg(&self.0).status();
+        }
+    }
+}
