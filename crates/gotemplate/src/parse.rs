@@ -501,12 +501,7 @@ impl<'a> Parser<'a> {
     fn block_control(&mut self, pos: usize) -> PResult<Item> {
         let tok = self.next_non_space();
         let name = self.string_value(&tok, "block clause")?;
-        let pipe = if self.peek_non_space().tok != Tok::RightDelim {
-            Some(self.pipeline("block clause", false)?)
-        } else {
-            self.next();
-            None
-        };
+        let pipe = Some(self.pipeline("block clause", false)?);
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, stop) = self.item_list("block")?;
@@ -603,7 +598,10 @@ impl<'a> Parser<'a> {
                     is_assign = nt.tok == Tok::Assign;
                     decl.push(Arc::<str>::from(vname.as_str()));
                 }
-                Tok::Comma if allow_decl && context == "range" => {
+                Tok::Comma if context != "range" => {
+                    return self.fail(format!("too many declarations in {context}"));
+                }
+                Tok::Comma if allow_decl => {
                     self.next();
                     let v2 = self.next_non_space();
                     let Tok::Variable(vname2) = v2.tok else {
@@ -988,8 +986,8 @@ pub(crate) fn unquote(text: &str) -> Result<String, String> {
     let inner = text
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
-        .ok_or_else(|| format!("invalid syntax: {text}"))?;
-    unescape(inner, '"').map_err(|_| format!("invalid syntax: {text}"))
+        .ok_or_else(|| "invalid syntax".to_string())?;
+    unescape(inner, '"').map_err(|_| "invalid syntax".to_string())
 }
 
 fn unquote_char(text: &str) -> Result<char, String> {
