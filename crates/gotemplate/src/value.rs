@@ -472,8 +472,11 @@ fn float_to_json(f: f64) -> serde_json::Value {
     if !f.is_finite() {
         return serde_json::Value::Null;
     }
-    if f.fract() == 0.0 && f.abs() < 1e18 {
+    if f.fract() == 0.0 && f.abs() < 9.2e18 {
         return serde_json::Value::from(f as i64);
+    }
+    if f.fract() == 0.0 && (0.0..1.8e19).contains(&f) {
+        return serde_json::Value::from(f as u64);
     }
     serde_json::Number::from_f64(f)
         .map(serde_json::Value::Number)

@@ -5,11 +5,12 @@ use crate::support::{check, check_err, render};
 #[test]
 fn random_strings_have_the_right_shape() {
     let out = render(
-        "{{ uuidv4 }}|{{ randAlphaNum 12 }}|{{ randAlpha 5 }}|{{ randNumeric 7 }}|{{ randAscii 9 }}|{{ randBytes 6 | b64dec | len }}|{{ shuffle \"abcdef\" | len }}",
+        "{{ uuidv4 }}\n{{ randAlphaNum 12 }}\n{{ randAlpha 5 }}\n{{ randNumeric 7 }}\n{{ randAscii 9 }}\n{{ randBytes 6 | b64dec | len }}\n{{ shuffle \"abcdef\" | len }}",
         "{}",
     )
     .unwrap();
-    let parts: Vec<&str> = out.split('|').collect();
+    // newline separates: randAscii may produce any printable ASCII character
+    let parts: Vec<&str> = out.split('\n').collect();
     assert_eq!(parts.len(), 7, "{out}");
     let uuid = parts[0];
     assert_eq!(uuid.len(), 36, "{uuid}");
