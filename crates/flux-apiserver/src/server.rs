@@ -520,6 +520,15 @@ async fn resource(
             );
             return Ok(resp);
         }
+        (Method::GET, None) if !q.as_table => {
+            let bytes = verbs::list_json(&api, &def, ns, &q)?;
+            let mut resp = Response::new(Body::from(bytes));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            return Ok(resp);
+        }
         (Method::GET, None) => {
             let answer = verbs::list(&api, &def, ns, &q)?;
             if q.as_table {

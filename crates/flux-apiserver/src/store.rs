@@ -290,6 +290,36 @@ impl Store {
         (items, state.rv)
     }
 
+    /// One page of a list: up to `limit` objects matching `keep` after the `after`
+    /// position, and how many more match beyond the page.
+    pub fn list_page(
+        &self,
+        resource: &str,
+        namespace: Option<&str>,
+        after: Option<&(String, String)>,
+        limit: usize,
+        keep: impl Fn(&Value) -> bool,
+    ) -> ListedPage {
+        let state = self.state.lock();
+        let mut items = Vec::new();
+        let mut remaining = 0usize;
+        for (_, obj) in range(&state.objects, resource, namespace, after) {
+            if !keep(obj) {
+                continue;
+            }
+            if items.len() < limit {
+                items.push(obj.clone());
+            } else {
+                remaining += 1;
+            }
+        }
+        ListedPage {
+            items,
+            remaining,
+            rv: state.rv,
+        }
+    }
+
     /// Run `f` as one atomic write. Its changes are committed together (one DB
     /// transaction) and broadcast to watchers; if `f` fails, nothing is kept.
     pub fn write<T>(
@@ -447,6 +477,13 @@ fn persist(state: &mut State, events: &[Arc<StoredEvent>]) -> Result<(), rusqlit
 
 fn rv_i64(rv: u64) -> i64 {
     i64::try_from(rv).unwrap_or(i64::MAX)
+}
+
+/// A page of [`Store::list_page`].
+pub struct ListedPage {
+    pub items: Vec<Arc<Value>>,
+    pub remaining: usize,
+    pub rv: u64,
 }
 
 /// One atomic write in progress.

@@ -322,7 +322,18 @@ fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
     Ok((ns.to_string(), name.to_string()))
 }
 
-pub fn list(api: &Api, def: &ResourceDef, ns: Option<&str>, q: &Query) -> Result<Answer, ApiError> {
+/// The matching objects of a list request (one page) and its list metadata.
+pub struct ListPage {
+    pub items: Vec<Arc<Value>>,
+    pub metadata: Value,
+}
+
+pub fn list_page(
+    api: &Api,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    q: &Query,
+) -> Result<ListPage, ApiError> {
     let labels = LabelSelector::parse(&q.label_selector)?;
     let fields = FieldSelector::parse(&q.field_selector, &def.kind, &def.api_version())?;
     if q.resource_version_match.is_some() && q.resource_version.is_none() {
@@ -350,42 +361,75 @@ pub fn list(api: &Api, def: &ResourceDef, ns: Option<&str>, q: &Query) -> Result
         .map(decode_continue)
         .transpose()?;
     let ns_filter = if def.namespaced { ns } else { None };
-    let (objects, rv) = api
-        .store
-        .list(&def.storage_resource(), ns_filter, after.as_ref());
     let limit = q.limit.unwrap_or(usize::MAX);
-    let mut items = Vec::new();
-    let mut next = None;
-    let mut matched_after_limit = 0usize;
-    for obj in objects {
-        if !labels.matches(&obj) || !fields.matches(&obj) {
-            continue;
-        }
-        if items.len() >= limit {
-            matched_after_limit += 1;
-            continue;
-        }
-        if items.len() + 1 == limit {
-            next = Some(encode_continue(
-                meta_str(&obj, "namespace"),
-                meta_str(&obj, "name"),
-            ));
-        }
-        items.push(render(def, &obj));
-    }
-    let mut list_meta = json!({"resourceVersion": rv.to_string()});
-    if matched_after_limit > 0
-        && let Some(token) = next
+    let page = api.store.list_page(
+        &def.storage_resource(),
+        ns_filter,
+        after.as_ref(),
+        limit,
+        |obj| labels.matches(obj) && fields.matches(obj),
+    );
+    let mut metadata = json!({"resourceVersion": page.rv.to_string()});
+    if page.remaining > 0
+        && let Some(last) = page.items.last()
     {
-        list_meta["continue"] = json!(token);
-        list_meta["remainingItemCount"] = json!(matched_after_limit);
+        metadata["continue"] = json!(encode_continue(
+            meta_str(last, "namespace"),
+            meta_str(last, "name")
+        ));
+        metadata["remainingItemCount"] = json!(page.remaining);
     }
+    Ok(ListPage {
+        items: page.items,
+        metadata,
+    })
+}
+
+pub fn list(api: &Api, def: &ResourceDef, ns: Option<&str>, q: &Query) -> Result<Answer, ApiError> {
+    let page = list_page(api, def, ns, q)?;
+    let items: Vec<Value> = page.items.iter().map(|o| render(def, o)).collect();
     Ok(Answer::ok(json!({
         "kind": def.list_kind(),
         "apiVersion": def.api_version(),
-        "metadata": list_meta,
+        "metadata": page.metadata,
         "items": items,
     })))
+}
+
+/// A list serialised straight from the stored objects (no copies for objects stored at
+/// the served version).
+pub fn list_json(
+    api: &Api,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    q: &Query,
+) -> Result<Vec<u8>, ApiError> {
+    let page = list_page(api, def, ns, q)?;
+    let head = json!({
+        "kind": def.list_kind(),
+        "apiVersion": def.api_version(),
+        "metadata": page.metadata,
+    });
+    let mut buf = serde_json::to_vec(&head).map_err(ApiError::internal)?;
+    // Replace the closing brace with the items array.
+    buf.pop();
+    buf.extend_from_slice(b",\"items\":[");
+    let api_version = def.api_version();
+    for (i, obj) in page.items.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        let as_served = obj.get("apiVersion").and_then(Value::as_str) == Some(api_version.as_str())
+            && obj.get("kind").and_then(Value::as_str) == Some(def.kind.as_str());
+        let written = if as_served {
+            serde_json::to_writer(&mut buf, &**obj)
+        } else {
+            serde_json::to_writer(&mut buf, &render(def, obj))
+        };
+        written.map_err(ApiError::internal)?;
+    }
+    buf.extend_from_slice(b"]}");
+    Ok(buf)
 }
 
 // ------------------------------------------------------------------------------------
