@@ -828,6 +828,45 @@ mod tests {
         assert!(err.to_string().contains("application or library"), "{err}");
     }
 
+    /// A tiny deterministic generator for garbage inputs.
+    fn lcg(seed: &mut u64) -> u8 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*seed >> 33) as u8
+    }
+
+    const ALPHABET: &[u8] = b":- \n{}[]'\"#&*!|>a1";
+
+    #[test]
+    fn garbage_input_is_an_error_never_a_panic() {
+        let mut seed = 7u64;
+        for round in 0..200 {
+            let len = (lcg(&mut seed) as usize) * 4;
+            let junk: Vec<u8> = (0..len).map(|_| lcg(&mut seed)).collect();
+            // Archives: gzip magic followed by junk, or junk alone.
+            let mut gz = vec![0x1f, 0x8b, 0x08];
+            gz.extend_from_slice(&junk);
+            let _ = load_archive(&gz);
+            let _ = load_archive(&junk);
+            // Chart.yaml / values.yaml made of junk (or of YAML-ish characters).
+            let yamlish: String = junk
+                .iter()
+                .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+                .collect();
+            let files = vec![
+                file(
+                    "Chart.yaml",
+                    &format!("apiVersion: v2\nname: x\nversion: 1.0.0\n{yamlish}"),
+                ),
+                file("values.yaml", &yamlish),
+            ];
+            let _ = load_files(files);
+            let _ = parse_metadata(&junk);
+            assert!(round < 200);
+        }
+    }
+
     #[test]
     fn loads_a_tgz_archive() {
         let mut tar_bytes = Vec::new();

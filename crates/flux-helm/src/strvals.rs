@@ -434,6 +434,31 @@ mod tests {
     }
 
     #[test]
+    fn garbage_never_panics() {
+        let alphabet = [
+            'a', '=', ',', '.', '[', ']', '{', '}', '\\', '1', '-', '"', ' ',
+        ];
+        let mut seed = 11u64;
+        for _ in 0..2000 {
+            let mut s = String::new();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (seed >> 58) as usize;
+            for _ in 0..len {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                s.push(alphabet[((seed >> 33) as usize) % alphabet.len()]);
+            }
+            for kind in [SetKind::Typed, SetKind::String, SetKind::Json] {
+                let mut m = Map::new();
+                let _ = parse_set(&s, &mut m, kind);
+            }
+        }
+    }
+
+    #[test]
     fn errors() {
         assert!(
             parse("a", SetKind::Typed)

@@ -437,3 +437,62 @@ fn missing_dependencies_and_kube_version_and_library_charts() {
     let err = render(&lib.path(), &[], &[], |_| {}).expect_err("library is not installable");
     assert_eq!(err.to_string(), "library charts are not installable");
 }
+
+#[test]
+fn garbage_templates_are_errors_not_panics() {
+    const TOKENS: &[&str] = &[
+        "{{",
+        "}}",
+        "{{-",
+        "-}}",
+        " ",
+        "\n",
+        "if",
+        "end",
+        "else",
+        "range",
+        ".Values",
+        ".Values.x",
+        "include",
+        "\"n\"",
+        "tpl",
+        "(",
+        ")",
+        "|",
+        "$x",
+        ":=",
+        "toYaml",
+        "default",
+        "1",
+        "nil",
+        "define",
+        "template",
+        "kind: A",
+        "---",
+        "required",
+        "fail",
+        "indent",
+        "2",
+    ];
+    let mut seed = 3u64;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    for _ in 0..150 {
+        let len = next() % 40;
+        let body: String = (0..len).map(|_| TOKENS[next() % TOKENS.len()]).collect();
+        let c = ChartDir::new(
+            "demo",
+            &[
+                ("Chart.yaml", &chart_yaml("demo")),
+                ("values.yaml", "x: 1\n"),
+                ("templates/a.yaml", &body),
+            ],
+        );
+        let result = std::panic::catch_unwind(|| render(&c.path(), &[], &[], |_| {}).map(|_| ()));
+        assert!(result.is_ok(), "panic on template: {body:?}");
+    }
+}
