@@ -8,12 +8,14 @@
 //!   `--concurrent`, `--watch-label-selector`.
 //! * [`status`]: the status patcher (merge patch of the status subresource).
 //! * [`events`]: core/v1 Events with Flux's annotations and the `--events-addr` forwarder.
+//! * [`leader`]: leader election on a coordination.k8s.io Lease.
 //! * [`metrics`] and [`admin`]: Prometheus metrics with Flux's names, `/healthz`,
 //!   `/readyz`, `/metrics`.
 
 pub mod admin;
 pub mod controller;
 pub mod events;
+pub mod leader;
 pub mod metrics;
 pub mod object;
 pub mod reconcile;
@@ -21,6 +23,7 @@ pub mod status;
 
 pub use controller::{ControllerOptions, Reconciler, Runtime};
 pub use events::{EventRecorder, EventType};
+pub use leader::{LeaderElectionOptions, LeaderElector};
 pub use metrics::Metrics;
 pub use object::{FINALIZER, FluxResource, RECONCILE_REQUESTED_AT};
 pub use reconcile::{Disposition, ReconcileError, ReconcileResult, RequeuePolicy, Success};

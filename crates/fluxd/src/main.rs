@@ -166,12 +166,39 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             "only the source controller (GitRepository) is implemented; running it alone"
         );
     }
-    if flags.enable_leader_election {
-        tracing::warn!("leader election is not implemented yet; run a single replica");
-    }
     let client = kube::Client::try_default()
         .await
         .context("building a Kubernetes client from the kubeconfig or in-cluster config")?;
+    let elector = if flags.enable_leader_election {
+        let namespace = std::env::var("RUNTIME_NAMESPACE")
+            .ok()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| client.default_namespace().to_string());
+        let identity = format!(
+            "{}_{:x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "fluxd".to_string()),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        );
+        let mut options =
+            flux_runtime::LeaderElectionOptions::new("source-controller", &namespace, &identity);
+        if !flags.watch_label_selector.is_empty() {
+            // Sharded instances elect separately: `-<8 hex of sha256(selector)>`.
+            use sha2::Digest;
+            let hash = sha2::Sha256::digest(flags.watch_label_selector.as_bytes());
+            let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+            options.lease_name = format!("{}-{hex}", options.lease_name);
+        }
+        let elector = flux_runtime::LeaderElector::new(client.clone(), options);
+        tracing::info!(namespace = %namespace, identity = %identity, "waiting for leader election");
+        elector.acquire().await;
+        tracing::info!("elected leader");
+        Some(elector)
+    } else {
+        None
+    };
     let namespace = if flags.watch_all_namespaces {
         None
     } else {
@@ -232,10 +259,24 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         });
     }
     tracing::info!(controllers = "source", "starting");
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let holder = elector.clone();
+    let shutdown = async move {
+        match holder {
+            Some(e) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                lost = e.hold() => tracing::error!(error = %lost, "stopping"),
+            },
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
     };
     source_controller::run(rt, storage, storage_listener, shutdown).await;
     let _ = stop_tx.send(true);
+    if let Some(e) = elector
+        && let Err(err) = e.release().await
+    {
+        tracing::warn!(error = %err, "releasing the lease failed");
+    }
     Ok(())
 }

@@ -388,3 +388,71 @@ async fn reconcile_contract_on_the_embedded_api_server() -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(5), ctl).await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_election_on_a_lease() -> anyhow::Result<()> {
+    use flux_runtime::{LeaderElectionOptions, LeaderElector};
+    let server = flux_apiserver::ApiServer::in_memory()?;
+    let client = kube::Client::new(server.router(), "default");
+    let opts = |id: &str| LeaderElectionOptions {
+        lease_duration: Duration::from_secs(2),
+        renew_deadline: Duration::from_millis(1500),
+        retry_period: Duration::from_millis(100),
+        ..LeaderElectionOptions::new("source-controller", "default", id)
+    };
+    let a = LeaderElector::new(client.clone(), opts("a"));
+    let b = LeaderElector::new(client.clone(), opts("b"));
+    assert!(a.try_acquire_or_renew().await?, "a takes the free lease");
+    assert!(!b.try_acquire_or_renew().await?, "b waits while a holds it");
+    assert!(a.try_acquire_or_renew().await?, "a renews");
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(client.clone(), "default");
+    let lease = leases.get("source-controller-leader-election").await?;
+    assert_eq!(
+        lease
+            .spec
+            .as_ref()
+            .and_then(|s| s.holder_identity.as_deref()),
+        Some("a")
+    );
+
+    // Release on cancel hands over at once.
+    a.release().await?;
+    tokio::time::timeout(Duration::from_secs(5), b.acquire()).await?;
+    let lease = leases.get("source-controller-leader-election").await?;
+    assert_eq!(
+        lease
+            .spec
+            .as_ref()
+            .and_then(|s| s.holder_identity.as_deref()),
+        Some("b")
+    );
+    assert_eq!(
+        lease.spec.as_ref().and_then(|s| s.lease_transitions),
+        Some(1)
+    );
+
+    // A leader that loses the lease notices within the renew deadline.
+    let hold = tokio::spawn({
+        let b = b.clone();
+        async move { b.hold().await }
+    });
+    // Steal it: expire b's lease by rewriting the holder.
+    let mut stolen = leases.get("source-controller-leader-election").await?;
+    if let Some(s) = stolen.spec.as_mut() {
+        s.holder_identity = Some("c".into());
+        s.renew_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+            jiff::Timestamp::now(),
+        ));
+    }
+    leases
+        .replace(
+            "source-controller-leader-election",
+            &PostParams::default(),
+            &stolen,
+        )
+        .await?;
+    let lost = tokio::time::timeout(Duration::from_secs(5), hold).await??;
+    assert!(lost.to_string().contains("leader election lost"), "{lost}");
+    Ok(())
+}
