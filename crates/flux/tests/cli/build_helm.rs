@@ -9,10 +9,11 @@ use std::process::Command;
 
 use super::flux;
 
-/// Fixture cases passing with Helm 3 output (`expected.yaml`).
-const PASS_RATCHET_V3: usize = 22;
+/// Fixture cases passing with Helm 3 output (`expected.yaml`), error cases checked
+/// with `--strict-errors` (stderr must hold the reference error text).
+const PASS_RATCHET_V3: usize = 24;
 /// Fixture cases passing with Helm 4 output (`--helm-v4`).
-const PASS_RATCHET_V4: usize = 22;
+const PASS_RATCHET_V4: usize = 24;
 
 fn fixtures_dir() -> PathBuf {
     std::env::var("FLUX_FIXTURES")
@@ -41,6 +42,8 @@ fn run_check_helm(v4: bool) -> Option<(usize, usize, String)> {
     let mut cmd = Command::new(&checker);
     if v4 {
         cmd.arg("--helm-v4");
+    } else {
+        cmd.arg("--strict-errors");
     }
     cmd.arg("--").arg(&bin).args(["build", "helm"]);
     if v4 {
