@@ -96,6 +96,7 @@ impl Api {
                     }
                 })?;
             }
+            verbs::ensure_default_service_account(self, ns);
         }
         let (crds, _) =
             self.store

@@ -448,6 +448,28 @@ pub fn create(
     create_object(api, def, ns, obj, q, Ownership::Update)
 }
 
+/// Every namespace has a `default` ServiceAccount (upstream's service account controller
+/// creates it; here it follows the namespace at once).
+pub fn ensure_default_service_account(api: &Api, namespace: &str) {
+    let Some(sa_def) = api.registry.get("", "v1", "serviceaccounts") else {
+        return;
+    };
+    if api
+        .store
+        .get(&key(&sa_def, Some(namespace), "default"))
+        .is_some()
+    {
+        return;
+    }
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}});
+    let q = Query {
+        field_manager: Some("flux-apiserver".to_string()),
+        ..Query::default()
+    };
+    // AlreadyExists (a race) or a namespace already terminating are both fine.
+    let _ = create_object(api, &sa_def, Some(namespace), sa, &q, Ownership::Update);
+}
+
 /// Who owns the fields of a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ownership {
@@ -556,6 +578,9 @@ fn create_object(
         Ok(stored)
     })?;
     after.run(api);
+    if def.group.is_empty() && def.plural == "namespaces" && !q.dry_run {
+        ensure_default_service_account(api, &name);
+    }
     Ok(Answer::created(render(def, &stored)))
 }
 

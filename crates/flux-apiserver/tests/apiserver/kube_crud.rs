@@ -352,6 +352,12 @@ async fn namespaces_lifecycle() -> anyhow::Result<()> {
             .map(String::as_str),
         Some("demo")
     );
+    let sas: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(client.clone(), "demo");
+    assert!(
+        sas.get_opt("default").await?.is_some(),
+        "every namespace has a default ServiceAccount"
+    );
     let in_demo: Api<ConfigMap> = Api::namespaced(client.clone(), "demo");
     in_demo
         .create(&PostParams::default(), &cm("plain", json!({}))?)
