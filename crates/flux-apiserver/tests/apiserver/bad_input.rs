@@ -215,6 +215,9 @@ async fn unknown_paths_sizes_and_resource_versions() -> anyhow::Result<()> {
     assert_eq!(code, 400);
     let (code, _) = call(&r, "GET", &format!("{CMS}?continue=zz"), None, vec![]).await?;
     assert_eq!(code, 400);
+    // A multi-byte character in a continue token is a 400, not a crash.
+    let (code, _) = call(&r, "GET", &format!("{CMS}?continue=%C3%A9a"), None, vec![]).await?;
+    assert_eq!(code, 400);
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     assert!(api.list(&ListParams::default()).await?.items.is_empty());
     let err = api.get("x").await.expect_err("missing");
