@@ -68,6 +68,8 @@ pub struct Commit {
     pub reference: String,
     /// First line of the commit message.
     pub subject: String,
+    /// The commit's signature (armored) and the signed payload, when signed.
+    pub signature: Option<(String, Vec<u8>)>,
 }
 
 /// A remote and how to reach it.
@@ -395,6 +397,11 @@ pub fn checkout(
                 .to_string()
         })
         .unwrap_or_default();
+    let signature = commit
+        .signature()
+        .ok()
+        .flatten()
+        .map(|(sig, data)| (sig.to_str_lossy().into_owned(), data.to_bstring().to_vec()));
     let tree_id = commit
         .tree_id()
         .map_err(|e| checkout_err(e.to_string()))?
@@ -404,6 +411,7 @@ pub fn checkout(
         hash: id.to_hex().to_string(),
         reference: resolved.full_name.clone(),
         subject,
+        signature,
     })
 }
 

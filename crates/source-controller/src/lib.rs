@@ -14,6 +14,7 @@ pub mod auth;
 pub mod git;
 pub mod git_repository;
 pub mod reference;
+pub mod verify;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -6,3 +6,4 @@ mod fixtures;
 mod git_file;
 mod git_http;
 mod git_ssh;
+mod git_verify;
