@@ -132,3 +132,99 @@ async fn verify_ssh_signed_commits() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_gpg_signed_commit() -> anyhow::Result<()> {
+    if !have_tool("git") || !have_tool("gpg") {
+        return Ok(());
+    }
+    let root = tempfile::tempdir()?;
+    let repo = Repo::create(root.path())?;
+    let gnupg = tempfile::tempdir()?;
+    let gpg = |args: &[&str]| -> anyhow::Result<Vec<u8>> {
+        let out = std::process::Command::new("gpg")
+            .env("GNUPGHOME", gnupg.path())
+            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(out.stdout)
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "Flux Test <signer@example.com>",
+        "ed25519",
+        "sign",
+        "never",
+    ])?;
+    let public = gpg(&["--armor", "--export", "signer@example.com"])?;
+    std::fs::write(repo.work.join("apps/app.yaml"), "kind: GpgSigned\n")?;
+    git(&repo.work, &["add", "-A"])?;
+    let out = std::process::Command::new("git")
+        .current_dir(&repo.work)
+        .env("GNUPGHOME", gnupg.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args([
+            "-c",
+            "user.name=Flux Test",
+            "-c",
+            "user.email=signer@example.com",
+        ])
+        .args([
+            "-c",
+            "user.signingkey=signer@example.com",
+            "commit",
+            "-S",
+            "-m",
+            "gpg signed",
+        ])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "git commit -S: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    git(&repo.work, &["push", "origin", "main"])?;
+    let server = GitHttp::start(21417, root.path(), None)?;
+    let url = format!("{}app.git", server.url);
+    let env = Env::start().await?;
+    env.secret("pgp", &[("author.asc", &public)]).await?;
+    env.create(
+        "gpg",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "main"},
+        "verify": {"mode": "HEAD", "secretRef": {"name": "pgp"}}}),
+    )
+    .await?;
+    let ok = env.wait_for("gpg", "Ready", is_ready).await?;
+    assert_eq!(
+        condition(&ok, "SourceVerified"),
+        Some(("True".into(), "Succeeded".into()))
+    );
+
+    // An SSH-only key set cannot verify an OpenPGP signature.
+    env.secret(
+        "ssh-only",
+        &[(
+            "x.sshpub",
+            b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x",
+        )],
+    )
+    .await?;
+    env.create(
+        "gpg-wrong",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "main"},
+        "verify": {"secretRef": {"name": "ssh-only"}}}),
+    )
+    .await?;
+    let bad = env
+        .wait_for("gpg-wrong", "Ready=False", |o| {
+            ready(o).is_some_and(|r| r.0 == "False")
+        })
+        .await?;
+    assert_eq!(ready(&bad).map(|r| r.1), Some("VerificationError".into()));
+    Ok(())
+}
