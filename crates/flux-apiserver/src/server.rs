@@ -487,6 +487,8 @@ async fn resource(
     if crate::rbac::authorize(&api, &user, &attrs).is_none() {
         return Err(crate::rbac::forbidden(&user, &attrs));
     }
+    let mut warnings: Vec<String> = Vec::new();
+    let warn = q.field_validation.as_deref() == Some("Warn");
     let answer = match (method, name) {
         (Method::GET, Some(name)) => {
             let answer = verbs::get(&api, &def, ns, name, sub)?;
@@ -544,6 +546,9 @@ async fn resource(
         (Method::POST, None) => {
             let body = read_body(req, api.body_limit).await?;
             let obj = decode_object(content_type.as_deref(), &body)?;
+            if warn {
+                warnings = crate::field_validation::unknown_fields(&def, &obj);
+            }
             if def.create_only {
                 verbs::review(&api, &def, obj, &user)?
             } else {
@@ -553,6 +558,9 @@ async fn resource(
         (Method::PUT, Some(name)) => {
             let body = read_body(req, api.body_limit).await?;
             let obj = decode_object(content_type.as_deref(), &body)?;
+            if warn {
+                warnings = crate::field_validation::unknown_fields(&def, &obj);
+            }
             verbs::update(&api, &def, ns, name, sub, obj, &q)?
         }
         (Method::PATCH, Some(name)) => {
@@ -585,7 +593,15 @@ async fn resource(
         }
         _ => return Err(ApiError::method_not_allowed()),
     };
-    Ok(json_response(answer.code, &answer.body))
+    let mut resp = json_response(answer.code, &answer.body);
+    for field in warnings {
+        // As upstream: `299 - "unknown field \"spec.foo\""`.
+        let text = format!("299 - \"unknown field \\\"{field}\\\"\"");
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    Ok(resp)
 }
 
 /// A kubeconfig for a server at `server_url` (cluster CA, admin token).

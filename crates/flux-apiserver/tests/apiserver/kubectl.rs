@@ -536,6 +536,23 @@ spec:
         strict.contains("strict decoding error: unknown field \"spec.extra\""),
         "{strict}"
     );
+    // ...--validate=warn (Warn) prints a warning...
+    let out = k
+        .command(&[
+            "apply",
+            "--validate=warn",
+            "--dry-run=server",
+            "-f",
+            &gadget,
+        ])
+        .output()
+        .await?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Warning: unknown field \"spec.extra\""),
+        "{stderr}"
+    );
     // ...and with --validate=false (Ignore) they are pruned.
     assert_eq!(
         k.ok(&["apply", "--validate=false", "-f", &gadget])
