@@ -70,6 +70,10 @@ pub struct Commit {
     pub subject: String,
     /// The commit's signature (armored) and the signed payload, when signed.
     pub signature: Option<(String, Vec<u8>)>,
+    /// For an annotated tag: the tag object's id.
+    pub tag_object: Option<String>,
+    /// For a signed annotated tag: its signature and the signed payload.
+    pub tag_signature: Option<(String, Vec<u8>)>,
 }
 
 /// A remote and how to reach it.
@@ -402,6 +406,7 @@ pub fn checkout(
         .ok()
         .flatten()
         .map(|(sig, data)| (sig.to_str_lossy().into_owned(), data.to_bstring().to_vec()));
+    let (tag_object, tag_signature) = tag_signature(repo, &resolved.full_name);
     let tree_id = commit
         .tree_id()
         .map_err(|e| checkout_err(e.to_string()))?
@@ -412,7 +417,37 @@ pub fn checkout(
         reference: resolved.full_name.clone(),
         subject,
         signature,
+        tag_object,
+        tag_signature,
     })
+}
+
+/// The tag object behind `refs/tags/…` (annotated tags only) and its signature.
+type TagSignature = (Option<String>, Option<(String, Vec<u8>)>);
+
+fn tag_signature(repo: &gix::Repository, full_name: &str) -> TagSignature {
+    if !full_name.starts_with("refs/tags/") {
+        return (None, None);
+    }
+    let Ok(reference) = repo.find_reference(full_name) else {
+        return (None, None);
+    };
+    let Some(id) = reference.target().try_id().map(|id| id.to_owned()) else {
+        return (None, None);
+    };
+    let Ok(object) = repo.find_object(id) else {
+        return (None, None);
+    };
+    if object.kind != gix::objs::Kind::Tag {
+        return (None, None);
+    }
+    let signature = gix::objs::TagRefIter::signature(&object.data).map(|(sig, data)| {
+        (
+            sig.data.to_str_lossy().into_owned(),
+            data.to_bstring().to_vec(),
+        )
+    });
+    (Some(id.to_hex().to_string()), signature)
 }
 
 fn in_sparse(rel: &str, is_dir: bool, sparse: Option<&[String]>) -> bool {

@@ -536,14 +536,17 @@ impl GitRepositoryReconciler {
             message
         };
         let mode = verify.mode.unwrap_or_default();
-        if matches!(
-            mode,
-            GitVerificationMode::Tag | GitVerificationMode::TagAndHEAD
-        ) {
+        let (check_tag, check_head, mode_name) = match mode {
+            GitVerificationMode::Head | GitVerificationMode::LowercaseHead => (false, true, "HEAD"),
+            GitVerificationMode::Tag => (true, false, "Tag"),
+            GitVerificationMode::TagAndHEAD => (true, true, "TagAndHEAD"),
+        };
+        if check_tag && commit.tag_object.is_none() {
             let message = fail(
                 status,
-                "verification of tag signatures (mode Tag/TagAndHEAD) is not supported yet"
-                    .to_string(),
+                format!(
+                    "cannot verify tag object's signature if a tag reference is not specified (mode {mode_name})"
+                ),
             );
             return Err(ReconcileError::stalled(
                 reasons::VERIFICATION_ERROR,
@@ -572,8 +575,16 @@ impl GitRepositoryReconciler {
             }
         };
         let (hash, signature) = (commit.hash.clone(), commit.signature.clone());
+        let tag = commit.tag_object.clone().unwrap_or_default();
+        let tag_signature = commit.tag_signature.clone();
         let result = tokio::task::spawn_blocking(move || {
-            crate::verify::verify_commit(&hash, signature.as_ref(), &keys)
+            if check_tag {
+                crate::verify::verify_commit(&tag, tag_signature.as_ref(), &keys)?;
+            }
+            if check_head {
+                crate::verify::verify_commit(&hash, signature.as_ref(), &keys)?;
+            }
+            Ok::<(), crate::verify::VerifyError>(())
         })
         .await;
         match result {
@@ -582,11 +593,18 @@ impl GitRepositoryReconciler {
                     conds(status),
                     types::SOURCE_VERIFIED,
                     reasons::SUCCEEDED,
-                    &format!("verified signature of commit '{}'", commit.hash),
+                    &if check_tag && !check_head {
+                        format!(
+                            "verified signature of tag '{}'",
+                            commit.reference.trim_start_matches("refs/tags/")
+                        )
+                    } else {
+                        format!("verified signature of commit '{}'", commit.hash)
+                    },
                     generation,
                     now(),
                 );
-                status.source_verification_mode = Some("HEAD".to_string());
+                status.source_verification_mode = Some(mode_name.to_string());
                 Ok(())
             }
             Ok(Err(e)) => {

@@ -40,6 +40,23 @@ async fn verify_ssh_signed_commits() -> anyhow::Result<()> {
     )?;
     git(&repo.work, &["push", "origin", "main"])?;
     let signed = repo.head()?;
+    // A signed annotated tag and an unsigned one on the signed commit.
+    git(
+        &repo.work,
+        &[
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            &format!("user.signingkey={}", signer_key.display()),
+            "tag",
+            "-s",
+            "v1.0.0",
+            "-m",
+            "signed tag",
+        ],
+    )?;
+    git(&repo.work, &["tag", "-a", "v0.9.0", "-m", "unsigned tag"])?;
+    git(&repo.work, &["push", "origin", "v1.0.0", "v0.9.0"])?;
     let server = GitHttp::start(21416, root.path(), None)?;
     let url = format!("{}app.git", server.url);
     let env = Env::start().await?;
