@@ -8,10 +8,10 @@ use std::process::Command;
 
 use crate::chart_dir::{ChartDir, chart_yaml, render};
 
-fn helm_binary() -> Option<PathBuf> {
+fn helm_binary(major: &str) -> Option<PathBuf> {
     let script = std::env::var("FLUX_HELM_GET_HELM")
         .unwrap_or_else(|_| "/work/shared/tools/get-helm".into());
-    let out = Command::new(&script).arg("3").output().ok()?;
+    let out = Command::new(&script).arg(major).output().ok()?;
     if !out.status.success() {
         return None;
     }
@@ -20,11 +20,15 @@ fn helm_binary() -> Option<PathBuf> {
 }
 
 fn helm_or_skip() -> Option<PathBuf> {
-    match helm_binary() {
+    helm_or_skip_version("3")
+}
+
+fn helm_or_skip_version(major: &str) -> Option<PathBuf> {
+    match helm_binary(major) {
         Some(p) => Some(p),
         None => {
             if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("the real helm binary is required under CI=true (get-helm 3 failed)");
+                panic!("the real helm binary is required under CI=true (get-helm {major} failed)");
             }
             eprintln!(
                 "skipping differential test: helm not available (set CI=true to make this fatal)"
@@ -238,10 +242,22 @@ const CHART_CASES: &[ChartCase] = &[
 #[test]
 fn helm_and_flux_helm_render_the_same_charts() {
     let Some(helm) = helm_or_skip() else { return };
+    compare_chart_cases(&helm, flux_helm::HelmCompat::V3);
+}
+
+#[test]
+fn helm4_and_flux_helm_v4_render_the_same_charts() {
+    let Some(helm) = helm_or_skip_version("4") else {
+        return;
+    };
+    compare_chart_cases(&helm, flux_helm::HelmCompat::V4);
+}
+
+fn compare_chart_cases(helm: &std::path::Path, compat: flux_helm::HelmCompat) {
     let mut failures = Vec::new();
     for case in CHART_CASES {
         let c = ChartDir::new("demo", case.files);
-        let mut cmd = Command::new(&helm);
+        let mut cmd = Command::new(helm);
         cmd.args(["template", "demo"]).arg(c.path()).args([
             "-n",
             "demo-ns",
@@ -260,7 +276,7 @@ fn helm_and_flux_helm_render_the_same_charts() {
         } else {
             Err(String::from_utf8_lossy(&out.stderr).into_owned())
         };
-        let got = render(&c.path(), &[], case.set, |_| {})
+        let got = render(&c.path(), &[], case.set, |o| o.compat = compat)
             .map_err(|e| e.to_string())
             .and_then(|o| {
                 flux_object::yaml::parse_documents(&o)
