@@ -96,7 +96,7 @@ fn main() -> anyhow::Result<()> {
         let refs = git::list_refs(&remote, &spec, &stop)?;
         let resolved = resolve(&spec, &refs)?;
         let src = out.path().join("src");
-        let commit = git::checkout(&remote, &spec, &resolved, &src, None, &stop)?;
+        let commit = git::checkout(&remote, &spec, &resolved, &src, None, false, &stop)?;
         let matcher = flux_artifact::IgnoreMatcher::for_source_dir(&src, None)?;
         let filter = |rel: &str, is_dir: bool| matcher.is_excluded_path(rel, is_dir);
         let path = format!("gitrepository/default/bench/{}.tar.gz", commit.hash);

@@ -7,6 +7,7 @@
 //! client's roots) and `ssh://` (the system `ssh` binary with the secret's identity and
 //! known_hosts, strict host key checking).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -366,6 +367,7 @@ pub fn checkout(
     resolved: &Resolved,
     dir: &Path,
     sparse: Option<&[String]>,
+    recurse_submodules: bool,
     interrupt: &AtomicBool,
 ) -> Result<Commit, GitError> {
     let (prefixes, shallow) = match spec {
@@ -411,7 +413,11 @@ pub fn checkout(
         .tree_id()
         .map_err(|e| checkout_err(e.to_string()))?
         .detach();
-    write_tree(repo, tree_id, dir, "", sparse).map_err(checkout_err)?;
+    let mut gitlinks = Vec::new();
+    write_tree(repo, tree_id, dir, "", sparse, &mut gitlinks).map_err(checkout_err)?;
+    if recurse_submodules && !gitlinks.is_empty() {
+        checkout_submodules(remote, dir, &gitlinks, interrupt, 0).map_err(checkout_err)?;
+    }
     Ok(Commit {
         hash: id.to_hex().to_string(),
         reference: resolved.full_name.clone(),
@@ -420,6 +426,120 @@ pub fn checkout(
         tag_object,
         tag_signature,
     })
+}
+
+/// Most nesting levels of submodules followed.
+const MAX_SUBMODULE_DEPTH: usize = 5;
+
+/// `path → url` of `.gitmodules` (git-config syntax, `[submodule "name"]` sections).
+pub fn parse_gitmodules(text: &str) -> BTreeMap<String, String> {
+    let mut sections: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = header
+                .trim()
+                .strip_prefix("submodule")
+                .map(|n| n.trim().trim_matches('"').to_string());
+            continue;
+        }
+        let (Some(name), Some((key, value))) = (current.as_ref(), line.split_once('=')) else {
+            continue;
+        };
+        let entry = sections.entry(name.clone()).or_default();
+        let value = value.trim().trim_matches('"').to_string();
+        match key.trim() {
+            "path" => entry.0 = Some(value),
+            "url" => entry.1 = Some(value),
+            _ => {}
+        }
+    }
+    sections
+        .into_values()
+        .filter_map(|(p, u)| Some((p?, u?)))
+        .collect()
+}
+
+/// A submodule URL relative to its superproject's (`../other.git`, `./x`) made absolute.
+pub fn resolve_submodule_url(base: &str, url: &str) -> String {
+    if !(url.starts_with("../") || url.starts_with("./")) {
+        return url.to_string();
+    }
+    let mut base = base.trim_end_matches('/').to_string();
+    let mut rest = url;
+    loop {
+        if let Some(r) = rest.strip_prefix("./") {
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("../") {
+            if let Some(i) = base.rfind('/') {
+                base.truncate(i);
+            }
+            rest = r;
+        } else {
+            break;
+        }
+    }
+    format!("{base}/{rest}")
+}
+
+fn checkout_submodules(
+    remote: &Remote,
+    dir: &Path,
+    gitlinks: &[(String, gix::ObjectId)],
+    interrupt: &AtomicBool,
+    depth: usize,
+) -> Result<(), String> {
+    if depth >= MAX_SUBMODULE_DEPTH {
+        return Err(format!(
+            "submodules nested deeper than {MAX_SUBMODULE_DEPTH} levels"
+        ));
+    }
+    let text = fs::read_to_string(dir.join(".gitmodules"))
+        .map_err(|e| format!("repository has submodules but no readable .gitmodules: {e}"))?;
+    let urls = parse_gitmodules(&text);
+    for (path, oid) in gitlinks {
+        let url = urls
+            .get(path)
+            .ok_or_else(|| format!("submodule '{path}' has no url in .gitmodules"))?;
+        let url = resolve_submodule_url(&remote.url, url);
+        let transport = match url.split_once("://").map(|(s, _)| s) {
+            Some("http") => Transport::Http,
+            Some("https") => Transport::Https,
+            Some("ssh") => Transport::Ssh,
+            Some("file") => Transport::File,
+            _ => return Err(format!("submodule '{path}': unsupported url '{url}'")),
+        };
+        let sub = Remote {
+            url: url.clone(),
+            transport,
+            auth: remote.auth.clone(),
+            timeout: remote.timeout,
+        };
+        let prefixes = vec!["refs/heads/".to_string(), "refs/tags/".to_string()];
+        let (_, fetched) = connect_and(&sub, &prefixes, interrupt, true, false)
+            .map_err(|e| format!("submodule '{path}': {e}"))?;
+        let Some(scratch) = fetched else {
+            return Err(format!("submodule '{path}': nothing fetched"));
+        };
+        let commit = scratch
+            .repo
+            .find_commit(*oid)
+            .map_err(|_| format!("submodule '{path}': commit {oid} not found in '{url}'"))?;
+        let tree = commit
+            .tree_id()
+            .map_err(|e| format!("submodule '{path}': {e}"))?
+            .detach();
+        let target = dir.join(path);
+        let mut nested = Vec::new();
+        write_tree(&scratch.repo, tree, &target, "", None, &mut nested)?;
+        if !nested.is_empty() {
+            checkout_submodules(&sub, &target, &nested, interrupt, depth + 1)?;
+        }
+    }
+    Ok(())
 }
 
 /// The tag object behind `refs/tags/…` (annotated tags only) and its signature.
@@ -472,6 +592,7 @@ fn write_tree(
     dir: &Path,
     prefix: &str,
     sparse: Option<&[String]>,
+    gitlinks: &mut Vec<(String, gix::ObjectId)>,
 ) -> Result<(), String> {
     fs::create_dir_all(dir).map_err(|e| format!("creating '{}': {e}", dir.display()))?;
     let tree = repo.find_tree(id).map_err(|e| e.to_string())?;
@@ -497,7 +618,7 @@ fn write_tree(
         match kind {
             EntryKind::Tree => {
                 if in_sparse(&rel, true, sparse) {
-                    write_tree(repo, oid, &path, &rel, sparse)?;
+                    write_tree(repo, oid, &path, &rel, sparse, gitlinks)?;
                 }
             }
             EntryKind::Blob | EntryKind::BlobExecutable => {
@@ -507,7 +628,12 @@ fn write_tree(
                 let blob = repo.find_blob(oid).map_err(|e| e.to_string())?;
                 write_file(&path, &blob.data, kind == EntryKind::BlobExecutable)?;
             }
-            EntryKind::Link | EntryKind::Commit => {}
+            EntryKind::Commit => {
+                if in_sparse(&rel, true, sparse) {
+                    gitlinks.push((rel, oid));
+                }
+            }
+            EntryKind::Link => {}
         }
     }
     Ok(())
@@ -545,6 +671,22 @@ mod tests {
         assert_eq!(
             refspec_for("refs/heads/main"),
             "+refs/heads/main:refs/heads/main"
+        );
+    }
+
+    #[test]
+    fn gitmodules_and_relative_urls() {
+        let m = parse_gitmodules(
+            "[submodule \"lib\"]\n\tpath = vendor/lib\n\turl = ../lib.git\n# c\n[core]\n\tx = y\n",
+        );
+        assert_eq!(m.get("vendor/lib").map(String::as_str), Some("../lib.git"));
+        assert_eq!(
+            resolve_submodule_url("http://h/git/app.git", "../lib.git"),
+            "http://h/git/lib.git"
+        );
+        assert_eq!(
+            resolve_submodule_url("http://h/app.git", "https://x/y.git"),
+            "https://x/y.git"
         );
     }
 

@@ -374,8 +374,9 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
                 checkout_dir.clone(),
             );
             let sparse = obj.spec.sparse_checkout.clone().filter(|s| !s.is_empty());
+            let recurse = obj.spec.recurse_submodules.unwrap_or(false);
             match run_blocking(timeout, "fetching", move |i| {
-                git::checkout(&r, &s, &res, &dir, sparse.as_deref(), i)
+                git::checkout(&r, &s, &res, &dir, sparse.as_deref(), recurse, i)
             })
             .await
             {

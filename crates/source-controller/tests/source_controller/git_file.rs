@@ -8,7 +8,7 @@ use source_controller::auth::{AuthOptions, Transport};
 use source_controller::git::{self, Remote};
 use source_controller::reference::{RefSpec, resolve};
 
-use crate::fixtures::{Repo, have_tool};
+use crate::fixtures::{Repo, git, have_tool};
 
 fn remote(repo: &Repo) -> Remote {
     Remote {
@@ -38,7 +38,15 @@ fn file_branch_tag_commit_and_sparse_checkout() -> anyhow::Result<()> {
     let resolved = resolve(&spec, &refs)?;
     assert_eq!(resolved.commit, second);
     let out = tempfile::tempdir()?;
-    let commit = git::checkout(&r, &spec, &resolved, &out.path().join("src"), None, &stop)?;
+    let commit = git::checkout(
+        &r,
+        &spec,
+        &resolved,
+        &out.path().join("src"),
+        None,
+        false,
+        &stop,
+    )?;
     assert_eq!(commit.hash, second);
     assert_eq!(commit.subject, "second commit");
     assert_eq!(
@@ -54,7 +62,15 @@ fn file_branch_tag_commit_and_sparse_checkout() -> anyhow::Result<()> {
     let resolved = resolve(&spec, &refs)?;
     assert_eq!(resolved.commit, first);
     let out = tempfile::tempdir()?;
-    let commit = git::checkout(&r, &spec, &resolved, &out.path().join("src"), None, &stop)?;
+    let commit = git::checkout(
+        &r,
+        &spec,
+        &resolved,
+        &out.path().join("src"),
+        None,
+        false,
+        &stop,
+    )?;
     assert_eq!(commit.hash, first);
     assert_eq!(
         std::fs::read_to_string(out.path().join("src/apps/app.yaml"))?,
@@ -68,7 +84,15 @@ fn file_branch_tag_commit_and_sparse_checkout() -> anyhow::Result<()> {
     };
     let resolved = resolve(&spec, &[])?;
     let out = tempfile::tempdir()?;
-    let commit = git::checkout(&r, &spec, &resolved, &out.path().join("src"), None, &stop)?;
+    let commit = git::checkout(
+        &r,
+        &spec,
+        &resolved,
+        &out.path().join("src"),
+        None,
+        false,
+        &stop,
+    )?;
     assert_eq!(commit.hash, first);
 
     // Sparse checkout: only apps/.
@@ -82,6 +106,7 @@ fn file_branch_tag_commit_and_sparse_checkout() -> anyhow::Result<()> {
         &resolved,
         &out.path().join("src"),
         Some(&sparse),
+        false,
         &stop,
     )?;
     assert!(out.path().join("src/apps/app.yaml").is_file());
@@ -108,5 +133,65 @@ fn file_missing_repository_is_an_error() -> anyhow::Result<()> {
     };
     let err = git::list_refs(&r, &RefSpec::Branch("main".into()), &AtomicBool::new(false));
     assert!(err.is_err());
+    Ok(())
+}
+
+#[test]
+fn file_recurse_submodules() -> anyhow::Result<()> {
+    if !have_tool("git") {
+        return Ok(());
+    }
+    let root = tempfile::tempdir()?;
+    let repo = Repo::create(root.path())?;
+    // A second repository used as a submodule at vendor/lib.
+    let lib_root = root.path().join("lib");
+    std::fs::create_dir_all(&lib_root)?;
+    let lib = Repo::create(&lib_root)?;
+    let lib_url = format!("file://{}", lib.bare.display());
+    git(
+        &repo.work,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            &lib_url,
+            "vendor/lib",
+        ],
+    )?;
+    git(&repo.work, &["commit", "-m", "add submodule"])?;
+    git(&repo.work, &["push", "origin", "main"])?;
+    let r = remote(&repo);
+    let stop = AtomicBool::new(false);
+    let spec = RefSpec::Branch("main".into());
+    let resolved = resolve(&spec, &git::list_refs(&r, &spec, &stop)?)?;
+
+    let with = tempfile::tempdir()?;
+    git::checkout(
+        &r,
+        &spec,
+        &resolved,
+        &with.path().join("src"),
+        None,
+        true,
+        &stop,
+    )?;
+    assert_eq!(
+        std::fs::read_to_string(with.path().join("src/vendor/lib/apps/app.yaml"))?,
+        "kind: ConfigMap\n"
+    );
+
+    let without = tempfile::tempdir()?;
+    git::checkout(
+        &r,
+        &spec,
+        &resolved,
+        &without.path().join("src"),
+        None,
+        false,
+        &stop,
+    )?;
+    assert!(!without.path().join("src/vendor/lib/apps").exists());
+    assert!(without.path().join("src/.gitmodules").is_file());
     Ok(())
 }
