@@ -66,8 +66,13 @@ fn time_process(bin: &Path, prefix: &[&str], case: &Case) -> (Duration, bool) {
 }
 
 fn helm_binary() -> Option<PathBuf> {
-    let script = std::env::var("FLUX_HELM_GET_HELM")
-        .unwrap_or_else(|_| "/work/shared/tools/get-helm".into());
+    let script = std::env::var("FLUX_HELM_GET_HELM").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/tools/get-helm"
+        )
+        .into()
+    });
     let out = Command::new(script).arg("3").output().ok()?;
     let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     p.is_file().then_some(p)
@@ -85,9 +90,9 @@ fn flux_binary() -> Option<PathBuf> {
 }
 
 fn main() {
-    let root = PathBuf::from(
-        std::env::var("FLUX_FIXTURES").unwrap_or_else(|_| "/work/shared/fixtures".into()),
-    );
+    let root = PathBuf::from(std::env::var("FLUX_FIXTURES").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures").into()
+    }));
     let cases = load_cases(&root);
     if cases.is_empty() {
         eprintln!("no fixture cases under {}", root.display());

@@ -9,8 +9,13 @@ use std::process::Command;
 use crate::chart_dir::{ChartDir, chart_yaml, render};
 
 fn helm_binary(major: &str) -> Option<PathBuf> {
-    let script = std::env::var("FLUX_HELM_GET_HELM")
-        .unwrap_or_else(|_| "/work/shared/tools/get-helm".into());
+    let script = std::env::var("FLUX_HELM_GET_HELM").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/tools/get-helm"
+        )
+        .into()
+    });
     let out = Command::new(&script).arg(major).output().ok()?;
     if !out.status.success() {
         return None;

@@ -18,7 +18,12 @@ const PASS_RATCHET_V4: usize = 24;
 fn fixtures_dir() -> PathBuf {
     std::env::var("FLUX_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("/work/shared/fixtures"))
+        .unwrap_or_else(|_| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/fixtures"
+            ))
+        })
 }
 
 fn in_ci() -> bool {
