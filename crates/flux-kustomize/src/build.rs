@@ -45,6 +45,8 @@ pub struct BuildOptions {
 struct Accumulator {
     resources: Vec<Resource>,
     config: TransformerConfig,
+    /// Whether `config` holds more than kustomize's defaults.
+    custom_config: bool,
     vars: Vec<Var>,
 }
 
@@ -53,6 +55,7 @@ impl Accumulator {
         Accumulator {
             resources: Vec::new(),
             config: TransformerConfig::defaults(),
+            custom_config: false,
             vars: Vec::new(),
         }
     }
@@ -73,7 +76,10 @@ impl Accumulator {
         for r in other.resources {
             self.append(r, file)?;
         }
-        self.config.merge(&other.config);
+        if other.custom_config {
+            self.config.merge(&other.config);
+            self.custom_config = true;
+        }
         for v in other.vars {
             self.add_var(v, file)?;
         }
@@ -717,6 +723,7 @@ impl<'a> Builder<'a> {
             let cfg =
                 TransformerConfig::parse(&text).map_err(|e| Error::field(&t.file, &field, e))?;
             ra.config.merge(&cfg);
+            ra.custom_config = true;
         }
         // `crds:` files declare name references of custom kinds; they are read (so a missing
         // or unreadable file fails as in kustomize) but their declarations are not used.
@@ -947,6 +954,9 @@ impl<'a> Builder<'a> {
         field: &str,
     ) -> Result<Vec<Map<String, Value>>, Error> {
         let mut out = Vec::new();
+        if entries.is_empty() {
+            return Ok(out);
+        }
         let mut paths = Vec::new();
         for e in entries {
             let inline = e

@@ -64,6 +64,19 @@ fn parse_gvk(s: &str) -> Gvk {
     }
 }
 
+/// Merges field specs into a list, skipping those already there (same gvk and path).
+pub fn merge_all(list: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
+    let mut seen: std::collections::HashSet<(Gvk, String)> = list
+        .iter()
+        .map(|f| (f.gvk.clone(), f.path.clone()))
+        .collect();
+    for fs in more {
+        if seen.insert((fs.gvk.clone(), fs.path.clone())) {
+            list.push(fs.clone());
+        }
+    }
+}
+
 /// Merges a field spec into a list unless an equal one is there.
 pub fn merge_one(list: &mut Vec<FieldSpec>, fs: FieldSpec) {
     if !list.iter().any(|x| x.gvk == fs.gvk && x.path == fs.path) {
@@ -72,8 +85,14 @@ pub fn merge_one(list: &mut Vec<FieldSpec>, fs: FieldSpec) {
 }
 
 impl TransformerConfig {
-    /// kustomize's built-in configuration.
+    /// kustomize's built-in configuration (parsed once).
     pub fn defaults() -> Self {
+        static DEFAULTS: std::sync::LazyLock<TransformerConfig> =
+            std::sync::LazyLock::new(TransformerConfig::parse_defaults);
+        DEFAULTS.clone()
+    }
+
+    fn parse_defaults() -> Self {
         let mut c = TransformerConfig::default();
         for line in DEFAULT_FIELD_SPECS.lines() {
             let line = line.trim();
@@ -124,9 +143,7 @@ impl TransformerConfig {
 
     fn add_back_ref(&mut self, gvk: Gvk, referrers: Vec<FieldSpec>) {
         if let Some(br) = self.name_reference.iter_mut().find(|b| b.gvk == gvk) {
-            for r in referrers {
-                merge_one(&mut br.referrers, r);
-            }
+            merge_all(&mut br.referrers, &referrers);
         } else {
             self.name_reference.push(NameBackRef { gvk, referrers });
         }
@@ -146,9 +163,7 @@ impl TransformerConfig {
             (&mut self.images, &other.images),
             (&mut self.replicas, &other.replicas),
         ] {
-            for fs in theirs {
-                merge_one(mine, fs.clone());
-            }
+            merge_all(mine, theirs);
         }
         for br in &other.name_reference {
             self.add_back_ref(br.gvk.clone(), br.referrers.clone());
