@@ -1,0 +1,695 @@
+//! The Kustomization reconciler: source → dependencies → artifact → build → apply →
+//! prune → health, as kustomize-controller does it.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use flux_api::conditions::{self, reasons, types};
+use flux_api::kustomize::{DeletionPolicy, Kustomization, KustomizationSourceKind};
+use flux_api::meta::ConfigKind;
+use flux_api::source::GitRepository;
+use flux_artifact::{Digest, ExtractOptions};
+use flux_kustomize::{BuildOptions, DiskFs, LoadRestrictor};
+use flux_object::ObjectId;
+use flux_runtime::{
+    EventType, FluxResource, ReconcileError, ReconcileResult, Reconciler, Runtime, Success,
+};
+use flux_ssa::{
+    ApplyOptions, ChangeSet, DeleteOptions, HealthCheckExprs, Inventory, Owner, ResourceManager,
+    VersionedId, WaitOptions, set_owner_labels,
+};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::{Api, ResourceExt};
+use serde_json::Value;
+
+use crate::KustomizationObject;
+use crate::overlay::write_overlay;
+use crate::substitute::{self, SubstituteError};
+
+/// The field manager and owner label group of kustomize-controller.
+pub const CONTROLLER_NAME: &str = "kustomize-controller";
+
+/// Controller flags.
+#[derive(Debug, Clone)]
+pub struct KustomizeOptions {
+    /// `--no-cross-namespace-refs`.
+    pub no_cross_namespace_refs: bool,
+    /// `--feature-gates=StrictPostBuildSubstitutions=true`: undefined variables without a
+    /// default are errors.
+    pub strict_substitutions: bool,
+    /// Health-check poll interval.
+    pub poll_interval: Duration,
+}
+
+impl Default for KustomizeOptions {
+    fn default() -> Self {
+        Self {
+            no_cross_namespace_refs: false,
+            strict_substitutions: false,
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The Kustomization reconciler.
+pub struct KustomizationReconciler {
+    options: KustomizeOptions,
+    manager: ResourceManager,
+    http: reqwest::Client,
+}
+
+/// A failed step: the condition reason and the message.
+struct StepError {
+    reason: &'static str,
+    message: String,
+}
+
+fn step(reason: &'static str, message: impl Into<String>) -> StepError {
+    StepError {
+        reason,
+        message: message.into(),
+    }
+}
+
+impl KustomizationReconciler {
+    /// A reconciler applying with `rt.client`.
+    pub fn new(rt: &Runtime, options: KustomizeOptions) -> Self {
+        let manager = ResourceManager::new(
+            rt.client.clone(),
+            Owner {
+                field: CONTROLLER_NAME.into(),
+                group: flux_api::kustomize::GROUP.into(),
+            },
+        );
+        Self {
+            options,
+            manager,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    async fn fetch_and_extract(&self, url: &str, digest: &str, dest: &Path) -> Result<(), String> {
+        let expected =
+            Digest::parse(digest).map_err(|e| format!("invalid digest '{digest}': {e}"))?;
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("failed to download artifact from {url}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "failed to download artifact from {url}, status: {}",
+                response.status()
+            ));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| format!("failed to download artifact from {url}: {e}"))?;
+        let dest = dest.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            flux_artifact::extract::extract_verified_bytes(
+                &bytes,
+                &expected,
+                &dest,
+                &ExtractOptions {
+                    max_total_size: None,
+                    ..ExtractOptions::default()
+                },
+            )
+        })
+        .await
+        .map_err(|e| format!("extracting the artifact: {e}"))?
+        .map_err(|e| format!("failed to extract artifact from {url}: {}", error_chain(&e)))?;
+        Ok(())
+    }
+
+    async fn substitution_vars(
+        &self,
+        obj: &Kustomization,
+        rt: &Runtime,
+    ) -> Result<BTreeMap<String, String>, String> {
+        let ns = obj.namespace().unwrap_or_default();
+        let mut vars = BTreeMap::new();
+        let Some(post_build) = &obj.spec.post_build else {
+            return Ok(vars);
+        };
+        for reference in post_build.substitute_from.iter().flatten() {
+            let optional = reference.optional.unwrap_or(false);
+            let (kind, data) = match reference.kind {
+                ConfigKind::ConfigMap => {
+                    let api: Api<ConfigMap> = Api::namespaced(rt.client.clone(), &ns);
+                    let found = api.get_opt(&reference.name).await.map_err(|e| {
+                        format!("substitute from 'ConfigMap/{}' error: {e}", reference.name)
+                    })?;
+                    ("ConfigMap", found.map(|cm| cm.data.unwrap_or_default()))
+                }
+                ConfigKind::Secret => {
+                    let api: Api<Secret> = Api::namespaced(rt.client.clone(), &ns);
+                    let found = api.get_opt(&reference.name).await.map_err(|e| {
+                        format!("substitute from 'Secret/{}' error: {e}", reference.name)
+                    })?;
+                    (
+                        "Secret",
+                        found.map(|s| {
+                            s.data
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
+                                .chain(s.string_data.unwrap_or_default())
+                                .collect()
+                        }),
+                    )
+                }
+            };
+            match data {
+                Some(data) => vars.extend(data),
+                None if optional => {}
+                None => {
+                    return Err(format!(
+                        "substitute from '{kind}/{}' error: {kind} '{ns}/{}' not found",
+                        reference.name, reference.name
+                    ));
+                }
+            }
+        }
+        vars.extend(post_build.substitute.clone().unwrap_or_default());
+        substitute::check_var_names(&vars).map_err(|e| e.to_string())?;
+        Ok(vars)
+    }
+
+    /// Everything between "source is ready" and "applied": returns the revision.
+    async fn reconcile_steps(
+        &self,
+        ks: &KustomizationObject,
+        status: &mut flux_api::kustomize::KustomizationStatus,
+        rt: &Runtime,
+    ) -> Result<Success, ReconcileError> {
+        let obj = &ks.0;
+        let spec = &obj.spec;
+        let name = obj.name_any();
+        let ns = obj.namespace().unwrap_or_default();
+        let retry = spec
+            .retry_interval
+            .as_ref()
+            .map(|d| d.to_std())
+            .unwrap_or_else(|| spec.interval.to_std());
+        let fail = |e: StepError| ReconcileError::wait(e.reason, e.message, retry);
+
+        if spec.decryption.is_some() {
+            return Err(ReconcileError::stalled(
+                reasons::BUILD_FAILED,
+                "decryption is not supported yet by this kustomize-controller (spec.decryption is set)",
+            ));
+        }
+
+        // Source.
+        let source_ns = spec
+            .source_ref
+            .namespace
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| ns.clone());
+        let source_id = format!(
+            "{:?}/{}/{}",
+            spec.source_ref.kind, source_ns, spec.source_ref.name
+        );
+        if self.options.no_cross_namespace_refs && source_ns != ns {
+            return Err(ReconcileError::stalled(
+                reasons::ACCESS_DENIED,
+                format!("can't access '{source_id}', cross-namespace references have been blocked"),
+            ));
+        }
+        if spec.source_ref.kind != KustomizationSourceKind::GitRepository {
+            return Err(ReconcileError::stalled(
+                reasons::ARTIFACT_FAILED,
+                format!(
+                    "source kind '{:?}' is not supported yet (only GitRepository)",
+                    spec.source_ref.kind
+                ),
+            ));
+        }
+        let repos: Api<GitRepository> = Api::namespaced(rt.client.clone(), &source_ns);
+        let source = match repos.get_opt(&spec.source_ref.name).await {
+            Ok(Some(source)) => source,
+            Ok(None) => {
+                return Err(fail(step(
+                    reasons::ARTIFACT_FAILED,
+                    format!("Source '{source_id}' not found"),
+                )));
+            }
+            Err(e) => {
+                return Err(ReconcileError::retry(
+                    reasons::ARTIFACT_FAILED,
+                    e.to_string(),
+                ));
+            }
+        };
+        let Some(artifact) = source.status.as_ref().and_then(|s| s.artifact.clone()) else {
+            return Err(ReconcileError::wait(
+                reasons::ARTIFACT_FAILED,
+                "Source artifact not found, retrying",
+                rt.options.requeue_dependency,
+            ));
+        };
+
+        // Dependencies.
+        for dep in spec.depends_on.iter().flatten() {
+            let dep_ns = dep.namespace.clone().unwrap_or_else(|| ns.clone());
+            if self.options.no_cross_namespace_refs && dep_ns != ns {
+                return Err(ReconcileError::stalled(
+                    reasons::ACCESS_DENIED,
+                    format!(
+                        "can't access 'Kustomization/{dep_ns}/{}', cross-namespace references have been blocked",
+                        dep.name
+                    ),
+                ));
+            }
+            let api: Api<Kustomization> = Api::namespaced(rt.client.clone(), &dep_ns);
+            let ready = match api.get_opt(&dep.name).await {
+                Ok(Some(d)) => d.status.as_ref().is_some_and(|s| {
+                    s.observed_generation == d.metadata.generation
+                        && conditions::is_true(s.conditions.as_deref().unwrap_or(&[]), types::READY)
+                }),
+                Ok(None) => false,
+                Err(e) => {
+                    return Err(ReconcileError::retry(
+                        reasons::DEPENDENCY_NOT_READY,
+                        e.to_string(),
+                    ));
+                }
+            };
+            if !ready {
+                return Err(ReconcileError::wait(
+                    reasons::DEPENDENCY_NOT_READY,
+                    format!("dependency '{dep_ns}/{}' is not ready", dep.name),
+                    rt.options.requeue_dependency,
+                ));
+            }
+        }
+
+        let revision = artifact.revision.clone();
+        status.last_attempted_revision = Some(revision.clone());
+
+        // Artifact.
+        let tmp = tempfile::Builder::new()
+            .prefix("kustomization-")
+            .tempdir()
+            .map_err(|e| {
+                fail(step(
+                    reasons::ARTIFACT_FAILED,
+                    format!("tmp dir error: {e}"),
+                ))
+            })?;
+        self.fetch_and_extract(&artifact.url, &artifact.digest, tmp.path())
+            .await
+            .map_err(|m| fail(step(reasons::ARTIFACT_FAILED, m)))?;
+
+        // Build.
+        let path = spec.path.clone().unwrap_or_default();
+        if Path::new(&path)
+            .components()
+            .any(|c| matches!(c, Component::ParentDir))
+        {
+            return Err(ReconcileError::stalled(
+                reasons::ARTIFACT_FAILED,
+                format!("spec.path '{path}' must not leave the artifact root"),
+            ));
+        }
+        let dir = tmp.path().join(path.trim_start_matches('/'));
+        if !dir.is_dir() {
+            return Err(fail(step(
+                reasons::ARTIFACT_FAILED,
+                format!(
+                    "kustomization path not found: '{path}' does not exist in revision '{revision}'"
+                ),
+            )));
+        }
+        let vars = self
+            .substitution_vars(obj, rt)
+            .await
+            .map_err(|m| fail(step(reasons::BUILD_FAILED, m)))?;
+        let objects = {
+            let dir = dir.clone();
+            let spec = spec.clone();
+            let built = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
+                write_overlay(&dir, &spec).map_err(|e| e.to_string())?;
+                flux_kustomize::build(
+                    &DiskFs,
+                    &dir,
+                    &BuildOptions {
+                        load_restrictor: LoadRestrictor::None,
+                        generate_kustomization: true,
+                    },
+                )
+                .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| fail(step(reasons::BUILD_FAILED, e.to_string())))?;
+            built.map_err(|m| {
+                fail(step(
+                    reasons::BUILD_FAILED,
+                    format!("kustomize build failed: {m}"),
+                ))
+            })?
+        };
+        let objects = self
+            .post_build(obj, objects, &vars)
+            .map_err(|m| fail(step(reasons::BUILD_FAILED, m)))?;
+
+        // Apply.
+        let old_inventory = status
+            .inventory
+            .as_ref()
+            .map(Inventory::from_resource_inventory)
+            .transpose()
+            .map_err(|e| fail(step(reasons::RECONCILIATION_FAILED, e.to_string())))?
+            .unwrap_or_default();
+        let options =
+            ApplyOptions::kustomize_controller(CONTROLLER_NAME, spec.force.unwrap_or(false));
+        let change_set = match self.manager.apply_all_staged(objects, &options).await {
+            Ok(change_set) => change_set,
+            Err(err) => {
+                if !err.applied.is_empty() {
+                    let mut partial = old_inventory.clone();
+                    partial.add_change_set(&err.applied);
+                    status.inventory = Some(partial.to_resource_inventory());
+                }
+                return Err(fail(step(reasons::RECONCILIATION_FAILED, err.to_string())));
+            }
+        };
+        let new_inventory = Inventory::from_change_set(&change_set);
+        let mut events = change_set.changes();
+
+        // Prune.
+        if spec.prune {
+            let stale = old_inventory.diff(&new_inventory);
+            if !stale.is_empty() {
+                let delete = DeleteOptions::kustomize_controller(self.manager.owner(), &name, &ns);
+                match self.manager.delete_all(&stale, &delete).await {
+                    Ok(pruned) => events.append(pruned.changes()),
+                    Err(err) => {
+                        let mut keep = new_inventory.clone();
+                        for failure in &err.failures {
+                            if let Some(v) =
+                                stale.iter().find(|s| s.id.to_string() == failure.subject)
+                            {
+                                keep.add(v.clone());
+                            }
+                        }
+                        status.inventory = Some(keep.to_resource_inventory());
+                        return Err(fail(step(reasons::PRUNE_FAILED, err.to_string())));
+                    }
+                }
+            }
+        }
+        status.inventory = Some(new_inventory.to_resource_inventory());
+        if !events.is_empty() {
+            let metadata = BTreeMap::from([("revision".to_string(), revision.clone())]);
+            rt.recorder
+                .record(
+                    ks,
+                    EventType::Normal,
+                    reasons::PROGRESSING,
+                    &events.to_string(),
+                    &metadata,
+                )
+                .await;
+        }
+
+        // Health.
+        self.check_health(obj, &new_inventory, status, retry)
+            .await?;
+
+        status.last_applied_revision = Some(revision.clone());
+        Ok(Success {
+            reason: reasons::RECONCILIATION_SUCCEEDED.to_string(),
+            message: format!("Applied revision: {revision}"),
+            requeue_after: None,
+        })
+    }
+
+    /// commonMetadata, substitution and owner labels on every built object.
+    fn post_build(
+        &self,
+        obj: &Kustomization,
+        objects: Vec<Value>,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Vec<Value>, String> {
+        let spec = &obj.spec;
+        let name = obj.name_any();
+        let ns = obj.namespace().unwrap_or_default();
+        let substitute = spec.post_build.as_ref().is_some_and(|pb| {
+            !vars.is_empty()
+                || pb.substitute_strategy == Some(flux_api::kustomize::SubstituteStrategy::Always)
+        });
+        let mut out = Vec::with_capacity(objects.len());
+        for mut object in objects {
+            if let Some(common) = &spec.common_metadata {
+                for (field, entries) in [
+                    ("labels", &common.labels),
+                    ("annotations", &common.annotations),
+                ] {
+                    if let Some(entries) = entries
+                        && let Some(meta) =
+                            object.get_mut("metadata").and_then(Value::as_object_mut)
+                    {
+                        let map = meta
+                            .entry(field)
+                            .or_insert_with(|| Value::Object(Default::default()));
+                        if let Some(map) = map.as_object_mut() {
+                            for (k, v) in entries {
+                                map.insert(k.clone(), Value::String(v.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+            if substitute && !substitute::substitution_disabled(&object) {
+                let subject = subject_of(&object);
+                let text = flux_object::yaml::to_yaml_string(&object)
+                    .map_err(|e| format!("post build failed for '{subject}': {e}"))?;
+                let replaced = substitute::eval(&text, vars, self.options.strict_substitutions)
+                    .map_err(|e: SubstituteError| {
+                        format!("post build failed for '{subject}': envsubst error: {e}")
+                    })?;
+                object = flux_object::yaml::parse_document(&replaced).map_err(|e| {
+                    format!(
+                        "post build failed for '{subject}': the substituted YAML is invalid: {e}"
+                    )
+                })?;
+            }
+            set_owner_labels(&mut object, self.manager.owner(), &name, &ns);
+            out.push(object);
+        }
+        Ok(out)
+    }
+
+    async fn check_health(
+        &self,
+        obj: &Kustomization,
+        inventory: &Inventory,
+        status: &mut flux_api::kustomize::KustomizationStatus,
+        retry: Duration,
+    ) -> Result<(), ReconcileError> {
+        let spec = &obj.spec;
+        let generation = obj.metadata.generation.unwrap_or(0);
+        let conds = KustomizationObject::conditions_mut(status);
+        let targets: Vec<VersionedId> = if spec.wait.unwrap_or(false) {
+            inventory.entries().to_vec()
+        } else {
+            let ns = obj.namespace().unwrap_or_default();
+            spec.health_checks
+                .iter()
+                .flatten()
+                .map(|r| {
+                    let api_version = r.api_version.clone().unwrap_or_else(|| "v1".into());
+                    let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+                    let version = api_version.rsplit('/').next().unwrap_or("v1");
+                    let namespace = r.namespace.clone().unwrap_or_else(|| ns.clone());
+                    VersionedId::new(ObjectId::new(group, &r.kind, &namespace, &r.name), version)
+                })
+                .collect()
+        };
+        if !spec.wait.unwrap_or(false) && spec.health_checks.as_ref().is_none_or(Vec::is_empty) {
+            conditions::delete(conds, types::HEALTHY);
+            return Ok(());
+        }
+        let exprs = HealthCheckExprs::new(spec.health_check_exprs.as_deref().unwrap_or(&[]))
+            .map_err(|e| ReconcileError::stalled(reasons::INVALID_CEL_EXPRESSION, e.to_string()))?;
+        let timeout = spec
+            .timeout
+            .as_ref()
+            .map(|d| d.to_std())
+            .unwrap_or_else(|| spec.interval.to_std());
+        let started = Instant::now();
+        let options = WaitOptions {
+            interval: self.options.poll_interval,
+            timeout,
+            fail_fast: false,
+            health_check_exprs: Some(Arc::new(exprs)),
+        };
+        match self.manager.wait_for_set(&targets, &options).await {
+            Ok(()) => {
+                conditions::mark_true(
+                    conds,
+                    types::HEALTHY,
+                    reasons::SUCCEEDED,
+                    &format!(
+                        "Health check passed in {:.1}s",
+                        started.elapsed().as_secs_f64()
+                    ),
+                    generation,
+                    now(),
+                );
+                Ok(())
+            }
+            Err(err) => {
+                let message = format!(
+                    "health check failed after {:.1}s: {err}",
+                    started.elapsed().as_secs_f64()
+                );
+                conditions::mark_false(
+                    conds,
+                    types::HEALTHY,
+                    reasons::HEALTH_CHECK_FAILED,
+                    &message,
+                    generation,
+                    now(),
+                );
+                Err(ReconcileError::wait(
+                    reasons::HEALTH_CHECK_FAILED,
+                    message,
+                    retry,
+                ))
+            }
+        }
+    }
+}
+
+impl Reconciler<KustomizationObject> for KustomizationReconciler {
+    async fn reconcile(
+        &self,
+        obj: Arc<KustomizationObject>,
+        status: &mut flux_api::kustomize::KustomizationStatus,
+        rt: &Runtime,
+    ) -> ReconcileResult {
+        let started = Instant::now();
+        let result = self.reconcile_steps(&obj, status, rt).await;
+        if let Ok(success) = &result {
+            let message = format!(
+                "Reconciliation finished in {:.1}s, next run in {}",
+                started.elapsed().as_secs_f64(),
+                obj.0.spec.interval
+            );
+            let metadata = BTreeMap::from([(
+                "revision".to_string(),
+                status.last_applied_revision.clone().unwrap_or_default(),
+            )]);
+            rt.recorder
+                .record(
+                    obj.as_ref(),
+                    EventType::Normal,
+                    &success.reason,
+                    &message,
+                    &metadata,
+                )
+                .await;
+        }
+        result
+    }
+
+    async fn finalize(
+        &self,
+        obj: Arc<KustomizationObject>,
+        _rt: &Runtime,
+    ) -> Result<(), ReconcileError> {
+        let spec = &obj.0.spec;
+        let policy = spec.deletion_policy.unwrap_or_default();
+        let delete = match policy {
+            DeletionPolicy::MirrorPrune => spec.prune,
+            DeletionPolicy::Delete | DeletionPolicy::WaitForTermination => true,
+            DeletionPolicy::Orphan => false,
+        };
+        if !delete || obj.suspended() {
+            return Ok(());
+        }
+        let Some(inventory) = obj.0.status.as_ref().and_then(|s| s.inventory.as_ref()) else {
+            return Ok(());
+        };
+        let inventory = Inventory::from_resource_inventory(inventory)
+            .map_err(|e| ReconcileError::retry(reasons::PRUNE_FAILED, e.to_string()))?;
+        let name = obj.name_any();
+        let ns = obj.namespace().unwrap_or_default();
+        let options = DeleteOptions::kustomize_controller(self.manager.owner(), &name, &ns);
+        let deleted: ChangeSet = self
+            .manager
+            .delete_all(inventory.entries(), &options)
+            .await
+            .map_err(|e| ReconcileError::retry(reasons::PRUNE_FAILED, e.to_string()))?;
+        if policy == DeletionPolicy::WaitForTermination {
+            let timeout = spec
+                .timeout
+                .as_ref()
+                .map(|d| d.to_std())
+                .unwrap_or_else(|| spec.interval.to_std());
+            self.manager
+                .wait_for_set_termination(
+                    &deleted,
+                    &WaitOptions {
+                        interval: self.options.poll_interval,
+                        timeout,
+                        fail_fast: false,
+                        health_check_exprs: None,
+                    },
+                )
+                .await
+                .map_err(|e| ReconcileError::retry(reasons::PRUNE_FAILED, e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+fn subject_of(object: &Value) -> String {
+    let field = |k: &str| {
+        object
+            .pointer(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let ns = field("/metadata/namespace");
+    let kind = field("/kind");
+    let name = field("/metadata/name");
+    if ns.is_empty() {
+        format!("{kind}/{name}")
+    } else {
+        format!("{kind}/{ns}/{name}")
+    }
+}
+
+fn now() -> Time {
+    Time(jiff_now())
+}
+
+fn jiff_now() -> k8s_openapi::jiff::Timestamp {
+    k8s_openapi::jiff::Timestamp::now()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}

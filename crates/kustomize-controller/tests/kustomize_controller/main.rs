@@ -1,0 +1,6 @@
+//! Integration tests of kustomize-controller (one binary): the Kustomization controller
+//! and source-controller's GitRepository controller on the embedded API server, with a
+//! real Git repository served over `file://`.
+
+mod fixtures;
+mod reconcile;
