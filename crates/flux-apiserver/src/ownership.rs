@@ -39,8 +39,59 @@ fn managed_of(obj: Option<&Value>) -> ManagedFields {
         .unwrap_or_default()
 }
 
+/// Whether a request's `managedFields` asks for a reset (as upstream: an empty list, or a
+/// list of one entry with no field set).
+fn is_reset(list: &Value) -> bool {
+    let empty_entry = |e: &Value| {
+        e.as_object().is_some_and(|m| {
+            m.values()
+                .all(|v| v.is_null() || v.as_str().is_some_and(str::is_empty))
+        })
+    };
+    match list.as_array() {
+        Some(items) => items.is_empty() || (items.len() == 1 && empty_entry(&items[0])),
+        None => false,
+    }
+}
+
+/// The request's entries, if each is a valid entry as the API server decodes them:
+/// operation `Apply` or `Update`, a non-empty apiVersion, fieldsType `FieldsV1` and a
+/// readable fieldsV1.
+fn decode_request_entries(list: &Value) -> Option<ManagedFields> {
+    let items = list.as_array()?;
+    let well_formed = items.iter().all(|e| {
+        e.get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+            && e.get("fieldsType").and_then(Value::as_str) == Some("FieldsV1")
+    });
+    if !well_formed {
+        return None;
+    }
+    ManagedFields::from_json(list).ok()
+}
+
+/// The ownership an Update starts from. As upstream, a write to the object itself may set
+/// `metadata.managedFields`: entries that decode replace the stored ones, an empty list (or
+/// one empty entry) clears them, and anything absent, empty or unreadable falls back to the
+/// stored entries. Subresource writes always use the stored entries.
+fn managed_for_update(old: Option<&Value>, new: &Value, sub: Option<&str>) -> ManagedFields {
+    if sub.is_some() {
+        return managed_of(old);
+    }
+    match new.pointer("/metadata/managedFields") {
+        None | Some(Value::Null) => managed_of(old),
+        Some(list) if is_reset(list) => ManagedFields::default(),
+        Some(list) => match decode_request_entries(list) {
+            Some(sent) if !sent.entries.is_empty() => sent,
+            _ => managed_of(old),
+        },
+    }
+}
+
 /// Record an Update by the request's manager: `new` gets the managedFields that follow
-/// from `old` (absent for a create). If the old entries are unreadable they are dropped.
+/// from the managedFields it carries (see [`managed_for_update`]) or else from `old`
+/// (absent for a create). If the old entries are unreadable they are dropped.
 pub fn record_update(
     def: &ResourceDef,
     old: Option<&Value>,
@@ -57,7 +108,7 @@ pub fn record_update(
         subresource: sub,
         time: Some(&now),
     };
-    let managed = managed_of(old);
+    let managed = managed_for_update(old, new, sub);
     let live = old.cloned().unwrap_or(Value::Null);
     let result = with_schema(def, |schema| {
         structured::update(&live, new, &managed, &who, schema)

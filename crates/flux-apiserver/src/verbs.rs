@@ -205,13 +205,13 @@ fn spec_changed(def: &ResourceDef, old: &Value, new: &Value) -> bool {
     strip(old) != strip(new)
 }
 
-/// Equal apart from resourceVersion and managedFields.
+/// Equal apart from resourceVersion (a write that only changes managedFields is stored, as
+/// upstream).
 fn same_content(old: &Value, new: &Value) -> bool {
     let strip = |v: &Value| -> Value {
         let mut v = v.clone();
         let m = meta_mut(&mut v);
         m.remove("resourceVersion");
-        m.remove("managedFields");
         v
     };
     strip(old) == strip(new)
@@ -840,10 +840,7 @@ fn store_object(
             admit(api, def, &mut new, Some(&old))?;
         }
         if ownership == Ownership::Update {
-            match old.pointer("/metadata/managedFields") {
-                Some(mf) => meta_mut(&mut new).insert("managedFields".into(), mf.clone()),
-                None => meta_mut(&mut new).remove("managedFields"),
-            };
+            // The body's managedFields (a PUT's, or the patched ones) are honoured there.
             crate::ownership::record_update(def, Some(&old), &mut new, q, sub);
         }
         if (def.has_generation || def.crd_name.is_some()) && spec_changed(def, &old, &new) {

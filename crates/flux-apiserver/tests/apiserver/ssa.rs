@@ -34,13 +34,12 @@ async fn apply_creates_updates_conflicts_and_forces() -> anyhow::Result<()> {
         managers(&created.metadata),
         [("flux".to_string(), "Apply".to_string())]
     );
+    // As structured-merge-diff's ToFieldSet: the keys of `data` are owned, `data` itself (a
+    // field of the ConfigMap struct) has no `.` entry in an Apply set.
     let fields = serde_json::to_value(&created.metadata.managed_fields)?;
-    let data = fields[0]["fieldsV1"]["f:data"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    assert!(
-        data.contains_key("f:a") && data.contains_key("f:b"),
+    assert_eq!(
+        fields[0]["fieldsV1"],
+        json!({"f:data": {"f:a": {}, "f:b": {}}}),
         "{fields}"
     );
 
@@ -217,6 +216,13 @@ async fn apply_merges_lists_by_key_and_records_updates() -> anyhow::Result<()> {
         managers(&made.metadata),
         [("creator".to_string(), "Update".to_string())]
     );
+    // An Update owns what it added, with a `.` entry for a map the live object lacked.
+    let fields = serde_json::to_value(&made.metadata.managed_fields)?;
+    assert_eq!(
+        fields[0]["fieldsV1"],
+        json!({"f:data": {".": {}, "f:x": {}}}),
+        "{fields}"
+    );
 
     // kube-lease-manager style: apply on a Lease.
     let leases: Api<Lease> = Api::namespaced(client, "default");
@@ -230,5 +236,120 @@ async fn apply_merges_lists_by_key_and_records_updates() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(l.spec.and_then(|s| s.holder_identity).as_deref(), Some("a"));
+    Ok(())
+}
+
+/// As upstream's field manager: managedFields written by an update or patch replace the
+/// stored ones when they decode, `[]` and `[{}]` clear them, and entries that do not decode
+/// (or a body without them) leave the stored ones in place.
+#[tokio::test]
+async fn managed_fields_written_by_update_and_patch_are_honoured() -> anyhow::Result<()> {
+    let (_server, client) = in_process()?;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let cfg = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": {"name": "owned"}, "data": {"a": "1"}});
+    api.patch("owned", &PatchParams::apply("flux"), &Patch::Apply(&cfg))
+        .await?;
+    let edit = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    let edited = api
+        .patch(
+            "owned",
+            &edit,
+            &Patch::Merge(json!({"data": {"extra": "x"}})),
+        )
+        .await?;
+    assert_eq!(
+        managers(&edited.metadata),
+        [
+            ("flux".to_string(), "Apply".to_string()),
+            ("kubectl-edit".to_string(), "Update".to_string())
+        ]
+    );
+    let stored = serde_json::to_value(&edited.metadata.managed_fields)?;
+
+    // Entries that do not decode (no fieldsType) are ignored: the stored ones stay.
+    let bad = json!([{"manager": "x", "operation": "Update", "apiVersion": "v1",
+                      "fieldsV1": {"f:data": {"f:a": {}}}}]);
+    let kept = api
+        .patch(
+            "owned",
+            &edit,
+            &Patch::Json::<()>(serde_json::from_value(json!([
+                {"op": "replace", "path": "/metadata/managedFields", "value": bad}
+            ]))?),
+        )
+        .await?;
+    assert_eq!(serde_json::to_value(&kept.metadata.managed_fields)?, stored);
+    assert_eq!(
+        kept.metadata.resource_version,
+        edited.metadata.resource_version
+    );
+
+    // A PUT without managedFields keeps the stored ones.
+    let mut put = kept.clone();
+    put.metadata.managed_fields = None;
+    let replaced = api.replace("owned", &PostParams::default(), &put).await?;
+    assert_eq!(
+        serde_json::to_value(&replaced.metadata.managed_fields)?,
+        stored
+    );
+
+    // Handing kubectl-edit's fields to flux with a JSON patch (what flux-ssa's cleanup does)
+    // is stored, and is a write.
+    let flux_only: Vec<serde_json::Value> = stored
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["manager"] == "flux")
+        .map(|e| {
+            let mut e = e.clone();
+            e["fieldsV1"] = json!({"f:data": {"f:a": {}, "f:extra": {}}});
+            e
+        })
+        .collect();
+    let dropped = api
+        .patch(
+            "owned",
+            &edit,
+            &Patch::Json::<()>(serde_json::from_value(json!([
+                {"op": "replace", "path": "/metadata/managedFields", "value": flux_only}
+            ]))?),
+        )
+        .await?;
+    assert_eq!(
+        managers(&dropped.metadata),
+        [("flux".to_string(), "Apply".to_string())]
+    );
+    assert_ne!(
+        dropped.metadata.resource_version,
+        kept.metadata.resource_version
+    );
+    // The re-apply now removes `extra`: flux owned it alone and no longer applies it.
+    let reapplied = api
+        .patch("owned", &PatchParams::apply("flux"), &Patch::Apply(&cfg))
+        .await?;
+    let keys: Vec<&String> = reapplied.data.iter().flatten().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["a"]);
+
+    // A PUT that sends `[{}]` clears managedFields; a merge patch with `[]` does too.
+    let mut cleared = reapplied.clone();
+    cleared.metadata.managed_fields = Some(vec![Default::default()]);
+    let cleared = api
+        .replace("owned", &PostParams::default(), &cleared)
+        .await?;
+    assert_eq!(cleared.metadata.managed_fields, None);
+    api.patch("owned", &PatchParams::apply("flux"), &Patch::Apply(&cfg))
+        .await?;
+    let emptied = api
+        .patch(
+            "owned",
+            &edit,
+            &Patch::Merge(json!({"metadata": {"managedFields": []}})),
+        )
+        .await?;
+    assert_eq!(emptied.metadata.managed_fields, None);
     Ok(())
 }

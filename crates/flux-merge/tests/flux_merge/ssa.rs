@@ -383,3 +383,91 @@ fn configured_null_keeps_what_others_own_inside_a_struct() -> Result<()> {
     );
     Ok(())
 }
+
+/// Where `.` (the container itself) appears, as structured-merge-diff records it: an Apply set
+/// (ToFieldSet) has it for list items and map-typed map entries, not for struct fields such as
+/// a ConfigMap's `data` or `metadata.labels`; an Update set has it for every map or list the
+/// live object lacked (compare's `added` holds the container).
+#[test]
+fn dot_entries_follow_structured_merge_diff() -> Result<()> {
+    let cm_schema = for_kind("v1", "ConfigMap");
+    let cm = |data: Value| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "c", "labels": {"app": "x"}}, "data": data})
+    };
+    let cm_who = FieldManager {
+        manager: "m",
+        api_version: "v1",
+        subresource: None,
+        time: None,
+    };
+    let applied = structured::apply(
+        &Value::Null,
+        &cm(json!({"a": "1"})),
+        &ManagedFields::default(),
+        &cm_who,
+        false,
+        cm_schema,
+    )?;
+    let entry = applied
+        .managed
+        .get("m", Operation::Apply)
+        .context("apply entry")?;
+    assert_eq!(
+        entry.fields.to_fields_v1(),
+        json!({"f:data": {"f:a": {}}, "f:metadata": {"f:labels": {"f:app": {}}}})
+    );
+
+    // An Update that adds `data` to a ConfigMap without it owns `data` itself too; one that
+    // only adds a key to an existing `data` does not.
+    let without_data = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    let mut with_data = without_data.clone();
+    with_data["data"] = json!({"k": "v"});
+    let added = structured::update(
+        &without_data,
+        &with_data,
+        &ManagedFields::default(),
+        &cm_who,
+        cm_schema,
+    )?;
+    let entry = added
+        .managed
+        .get("m", Operation::Update)
+        .context("update entry")?;
+    assert_eq!(
+        entry.fields.to_fields_v1(),
+        json!({"f:data": {".": {}, "f:k": {}}})
+    );
+    let mut more = with_data.clone();
+    more["data"]["k2"] = json!("v2");
+    let grown = structured::update(
+        &with_data,
+        &more,
+        &ManagedFields::default(),
+        &cm_who,
+        cm_schema,
+    )?;
+    let entry = grown
+        .managed
+        .get("m", Operation::Update)
+        .context("update entry")?;
+    assert_eq!(entry.fields.to_fields_v1(), json!({"f:data": {"f:k2": {}}}));
+
+    // List items (keyed containers) carry `.` in an Apply set.
+    let state = apply(
+        &empty(),
+        &deployment(json!({"template": {"spec": {"containers": [{"name": "app", "image": "i"}]}}})),
+        "flux",
+        false,
+    )?;
+    let entry = state
+        .managed
+        .get("flux", Operation::Apply)
+        .context("apply entry")?;
+    assert_eq!(
+        entry.fields.to_fields_v1(),
+        json!({"f:spec": {"f:template": {"f:spec": {"f:containers": {
+            "k:{\"name\":\"app\"}": {".": {}, "f:image": {}, "f:name": {}}}}}}})
+    );
+    Ok(())
+}

@@ -477,11 +477,10 @@ async fn diff_reports_without_writing() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Upstream behaviour that needs the API server to honour managedFields written by a patch
-/// (Kubernetes does; flux-apiserver's update path keeps the live entries, so the take-over
-/// of `kubectl-edit` fields has no effect there yet).
+/// The take-over of `kubectl-edit` fields: the cleanup patch rewrites managedFields (the API
+/// server honours managedFields written by a patch, as Kubernetes does), then the re-apply
+/// removes the field only `kubectl-edit` owned.
 #[tokio::test]
-#[ignore = "flux-apiserver does not yet honour managedFields written by update/patch (verbs.rs keeps the live entries)"]
 async fn fields_added_with_kubectl_edit_are_removed() -> anyhow::Result<()> {
     let (_server, client, manager) = setup()?;
     let cms = dynamic(&client, "v1", "ConfigMap", "configmaps", "default");
