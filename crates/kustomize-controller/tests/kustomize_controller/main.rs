@@ -3,4 +3,5 @@
 //! real Git repository served over `file://`.
 
 mod fixtures;
+mod lifecycle;
 mod reconcile;
