@@ -275,8 +275,25 @@ impl KustomizationReconciler {
             let api: Api<Kustomization> = Api::namespaced(rt.client.clone(), &dep_ns);
             let ready = match api.get_opt(&dep.name).await {
                 Ok(Some(d)) => d.status.as_ref().is_some_and(|s| {
-                    s.observed_generation == d.metadata.generation
-                        && conditions::is_true(s.conditions.as_deref().unwrap_or(&[]), types::READY)
+                    let ready = s.observed_generation == d.metadata.generation
+                        && conditions::is_true(
+                            s.conditions.as_deref().unwrap_or(&[]),
+                            types::READY,
+                        );
+                    // A dependency built from the same source must have applied the
+                    // source's current revision (as upstream checks).
+                    let same_source = d.spec.source_ref.kind == spec.source_ref.kind
+                        && d.spec.source_ref.name == spec.source_ref.name
+                        && d.spec
+                            .source_ref
+                            .namespace
+                            .clone()
+                            .unwrap_or_else(|| dep_ns.clone())
+                            == source_ns;
+                    ready
+                        && (!same_source
+                            || s.last_applied_revision.as_deref()
+                                == Some(artifact.revision.as_str()))
                 }),
                 Ok(None) => false,
                 Err(e) => {

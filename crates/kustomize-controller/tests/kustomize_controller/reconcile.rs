@@ -376,3 +376,49 @@ async fn strict_substitution_rejects_undefined_variables() -> anyhow::Result<()>
     assert!(config_maps(&env).get_opt("subst").await?.is_none());
     Ok(())
 }
+
+#[tokio::test]
+async fn forbidden_and_unsupported_sources_stall() -> anyhow::Result<()> {
+    if !have_git() {
+        return Ok(());
+    }
+    let repo = Repo::create(21529, &[("apps/app.yaml", &config_map("app", "x"))])?;
+    let env = Env::start(KustomizeOptions {
+        no_cross_namespace_refs: true,
+        ..KustomizeOptions::default()
+    })
+    .await?;
+    env.create_repo("repo", &repo).await?;
+    env.create_ks(
+        "cross",
+        serde_json::json!({"path": "./apps",
+            "sourceRef": {"kind": "GitRepository", "name": "repo", "namespace": "flux-system"}}),
+    )
+    .await?;
+    env.create_ks(
+        "oci",
+        serde_json::json!({"path": "./apps", "sourceRef": {"kind": "OCIRepository", "name": "repo"}}),
+    )
+    .await?;
+    let ks = env
+        .wait_ks("cross", "AccessDenied", |k| failed_with(k, "AccessDenied"))
+        .await?;
+    let (_, _, message) = condition(&ks, "Ready").unwrap_or_default();
+    assert_eq!(
+        message,
+        "can't access 'GitRepository/flux-system/repo', cross-namespace references have been blocked"
+    );
+    assert_eq!(
+        condition(&ks, "Stalled").map(|c| c.0),
+        Some("True".to_string())
+    );
+    let ks = env
+        .wait_ks("oci", "ArtifactFailed", |k| {
+            failed_with(k, "ArtifactFailed")
+        })
+        .await?;
+    let (_, _, message) = condition(&ks, "Ready").unwrap_or_default();
+    assert!(message.contains("OCIRepository"), "{message}");
+    assert!(config_maps(&env).get_opt("app").await?.is_none());
+    Ok(())
+}
