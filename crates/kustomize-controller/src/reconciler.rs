@@ -191,6 +191,7 @@ impl KustomizationReconciler {
         ks: &KustomizationObject,
         status: &mut flux_api::kustomize::KustomizationStatus,
         rt: &Runtime,
+        built_digest: &mut Option<String>,
     ) -> Result<Success, ReconcileError> {
         let obj = &ks.0;
         let spec = &obj.spec;
@@ -380,6 +381,12 @@ impl KustomizationReconciler {
         let objects = self
             .post_build(obj, objects, &vars)
             .map_err(|m| fail(step(reasons::BUILD_FAILED, m)))?;
+        let manifest = serde_json::to_vec(&objects).unwrap_or_default();
+        *built_digest = Some(
+            flux_artifact::Algorithm::Sha256
+                .digest_bytes(&manifest)
+                .to_string(),
+        );
 
         // Apply.
         let old_inventory = status
@@ -599,7 +606,25 @@ impl Reconciler<KustomizationObject> for KustomizationReconciler {
         rt: &Runtime,
     ) -> ReconcileResult {
         let started = Instant::now();
-        let result = self.reconcile_steps(&obj, status, rt).await;
+        let mut built_digest = None;
+        let result = self
+            .reconcile_steps(&obj, status, rt, &mut built_digest)
+            .await;
+        if let (Some(digest), Some(revision)) =
+            (built_digest, status.last_attempted_revision.clone())
+        {
+            let outcome = match &result {
+                Ok(success) => success.reason.clone(),
+                Err(err) => err.reason.clone(),
+            };
+            upsert_history(
+                status.history.get_or_insert_with(Vec::new),
+                &digest,
+                &outcome,
+                started.elapsed(),
+                &revision,
+            );
+        }
         if let Ok(success) = &result {
             let message = format!(
                 "Reconciliation finished in {:.1}s, next run in {}",
@@ -674,6 +699,74 @@ impl Reconciler<KustomizationObject> for KustomizationReconciler {
     }
 }
 
+/// How many snapshots `status.history` keeps.
+pub const MAX_HISTORY: usize = 5;
+
+/// Records a reconciliation of `digest` in `history` (newest first): the newest snapshot is
+/// updated when its digest is the same, else a new snapshot is prepended and the oldest
+/// beyond [`MAX_HISTORY`] dropped.
+pub fn upsert_history(
+    history: &mut flux_api::meta::History,
+    digest: &str,
+    outcome: &str,
+    duration: Duration,
+    revision: &str,
+) {
+    let at = now();
+    let metadata = Some(BTreeMap::from([(
+        "revision".to_string(),
+        revision.to_string(),
+    )]));
+    if let Some(latest) = history.first_mut()
+        && latest.digest == digest
+    {
+        latest.last_reconciled = at;
+        latest.last_reconciled_duration = go_duration(duration);
+        latest.last_reconciled_status = outcome.to_string();
+        latest.total_reconciliations += 1;
+        latest.metadata = metadata;
+        return;
+    }
+    history.insert(
+        0,
+        flux_api::meta::Snapshot {
+            digest: digest.to_string(),
+            first_reconciled: at.clone(),
+            last_reconciled: at,
+            last_reconciled_duration: go_duration(duration),
+            last_reconciled_status: outcome.to_string(),
+            metadata,
+            total_reconciliations: 1,
+        },
+    );
+    history.truncate(MAX_HISTORY);
+}
+
+/// A duration as Go prints it, to millisecond precision (`850ms`, `1.234s`, `2m3.5s`).
+pub fn go_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if ms == 0 {
+        return "0s".into();
+    }
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let minutes = ms / 60_000;
+    let secs = trim(format!("{:.3}", (ms % 60_000) as f64 / 1000.0));
+    if minutes == 0 {
+        format!("{secs}s")
+    } else {
+        format!("{minutes}m{secs}s")
+    }
+}
+
 fn subject_of(object: &Value) -> String {
     let field = |k: &str| {
         object
@@ -709,4 +802,50 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(go_duration(Duration::from_millis(1234)), "1.234s");
+        assert_eq!(go_duration(Duration::from_millis(2000)), "2s");
+        assert_eq!(go_duration(Duration::from_millis(123_500)), "2m3.5s");
+    }
+
+    #[test]
+    fn history_upserts_and_caps() {
+        let mut history = Vec::new();
+        upsert_history(
+            &mut history,
+            "sha256:a",
+            "ReconciliationSucceeded",
+            Duration::ZERO,
+            "r1",
+        );
+        upsert_history(
+            &mut history,
+            "sha256:a",
+            "HealthCheckFailed",
+            Duration::ZERO,
+            "r1",
+        );
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].total_reconciliations, 2);
+        assert_eq!(history[0].last_reconciled_status, "HealthCheckFailed");
+        for i in 0..7 {
+            upsert_history(
+                &mut history,
+                &format!("sha256:{i}"),
+                "x",
+                Duration::ZERO,
+                "r",
+            );
+        }
+        assert_eq!(history.len(), MAX_HISTORY);
+        assert_eq!(history[0].digest, "sha256:6");
+    }
 }

@@ -147,11 +147,16 @@ async fn apply_update_and_prune_from_git() -> anyhow::Result<()> {
                 == Some(rev3.as_str())
         })
         .await?;
-    let entries = ks
-        .status
-        .and_then(|s| s.inventory)
-        .unwrap_or_default()
-        .entries;
+    let status = ks.status.unwrap_or_default();
+    let history = status.history.unwrap_or_default();
+    assert_eq!(history.len(), 3, "{history:?}");
+    assert_eq!(history[0].last_reconciled_status, "ReconciliationSucceeded");
+    assert!(history[0].digest.starts_with("sha256:"), "{history:?}");
+    assert_eq!(
+        history[0].metadata.as_ref().and_then(|m| m.get("revision")),
+        Some(&rev3)
+    );
+    let entries = status.inventory.unwrap_or_default().entries;
     assert_eq!(entries.len(), 1, "{entries:?}");
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     while deployments(&env).get_opt("web").await?.is_some() {
