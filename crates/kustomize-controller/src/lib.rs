@@ -11,6 +11,7 @@
 
 pub mod overlay;
 pub mod reconciler;
+pub mod source_watch;
 pub mod substitute;
 
 use std::borrow::Cow;
