@@ -58,7 +58,8 @@ impl Default for KustomizeOptions {
 pub struct KustomizationReconciler {
     options: KustomizeOptions,
     manager: ResourceManager,
-    http: reqwest::Client,
+    /// The artifact HTTP client, or why it could not be built.
+    http: Result<reqwest::Client, String>,
 }
 
 /// A failed step: the condition reason and the message.
@@ -84,21 +85,23 @@ impl KustomizationReconciler {
                 group: flux_api::kustomize::GROUP.into(),
             },
         );
+        flux_runtime::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| format!("building the artifact HTTP client: {e}"));
         Self {
             options,
             manager,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap_or_default(),
+            http,
         }
     }
 
     async fn fetch_and_extract(&self, url: &str, digest: &str, dest: &Path) -> Result<(), String> {
         let expected =
             Digest::parse(digest).map_err(|e| format!("invalid digest '{digest}': {e}"))?;
-        let response = self
-            .http
+        let http = self.http.as_ref().map_err(Clone::clone)?;
+        let response = http
             .get(url)
             .send()
             .await
