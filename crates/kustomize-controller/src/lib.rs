@@ -9,6 +9,7 @@
 //! * [`substitute`]: the `${var}` envsubst dialect of `postBuild`.
 //! * [`run`]: the controller, as `fluxd --controllers=kustomize` runs it.
 
+pub mod artifact_cache;
 pub mod overlay;
 pub mod reconciler;
 pub mod source_watch;

@@ -60,6 +60,8 @@ pub struct KustomizationReconciler {
     manager: ResourceManager,
     /// The artifact HTTP client, or why it could not be built.
     http: Result<reqwest::Client, String>,
+    /// Verified artifacts by digest.
+    cache: crate::artifact_cache::ArtifactCache,
 }
 
 /// A failed step: the condition reason and the message.
@@ -94,12 +96,43 @@ impl KustomizationReconciler {
             options,
             manager,
             http,
+            cache: crate::artifact_cache::ArtifactCache::new(8),
         }
     }
 
     async fn fetch_and_extract(&self, url: &str, digest: &str, dest: &Path) -> Result<(), String> {
         let expected =
             Digest::parse(digest).map_err(|e| format!("invalid digest '{digest}': {e}"))?;
+        let bytes = match self.cache.get(digest) {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = self.download(url).await?;
+                expected
+                    .verify_bytes(&bytes)
+                    .map_err(|e| format!("failed to verify artifact from {url}: {e}"))?;
+                self.cache.insert(digest, bytes.clone());
+                bytes
+            }
+        };
+        let dest = dest.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            // The bytes were verified against the digest before they were cached.
+            flux_artifact::extract::extract(
+                &bytes[..],
+                &dest,
+                &ExtractOptions {
+                    max_total_size: None,
+                    ..ExtractOptions::default()
+                },
+            )
+        })
+        .await
+        .map_err(|e| format!("extracting the artifact: {e}"))?
+        .map_err(|e| format!("failed to extract artifact from {url}: {}", error_chain(&e)))?;
+        Ok(())
+    }
+
+    async fn download(&self, url: &str) -> Result<Arc<[u8]>, String> {
         let http = self.http.as_ref().map_err(Clone::clone)?;
         let response = http
             .get(url)
@@ -116,22 +149,7 @@ impl KustomizationReconciler {
             .bytes()
             .await
             .map_err(|e| format!("failed to download artifact from {url}: {e}"))?;
-        let dest = dest.to_path_buf();
-        tokio::task::spawn_blocking(move || {
-            flux_artifact::extract::extract_verified_bytes(
-                &bytes,
-                &expected,
-                &dest,
-                &ExtractOptions {
-                    max_total_size: None,
-                    ..ExtractOptions::default()
-                },
-            )
-        })
-        .await
-        .map_err(|e| format!("extracting the artifact: {e}"))?
-        .map_err(|e| format!("failed to extract artifact from {url}: {}", error_chain(&e)))?;
-        Ok(())
+        Ok(Arc::from(&bytes[..]))
     }
 
     async fn substitution_vars(
