@@ -11,6 +11,15 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use super::Listening;
 
 fn kubectl_binary() -> anyhow::Result<Option<PathBuf>> {
+    // `scripts/test` points KUBECTL at kubectl 1.33 (../shared/tools/get-kubectl 1.33).
+    if let Some(explicit) = std::env::var_os("KUBECTL").map(PathBuf::from) {
+        anyhow::ensure!(
+            explicit.is_file(),
+            "KUBECTL={} is not a file",
+            explicit.display()
+        );
+        return Ok(Some(explicit));
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
         for name in ["kubectl.1.33", "kubectl"] {
