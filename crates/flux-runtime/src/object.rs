@@ -3,6 +3,7 @@
 use std::fmt::Debug;
 use std::time::Duration;
 
+use flux_api::kustomize::{Kustomization, KustomizationStatus};
 use flux_api::meta::Condition;
 use flux_api::source::{GitRepository, GitRepositoryStatus};
 use serde::Serialize;
@@ -66,6 +67,30 @@ impl FluxResource for GitRepository {
         &mut status.observed_generation
     }
     fn last_handled_reconcile_at_mut(status: &mut GitRepositoryStatus) -> &mut Option<String> {
+        &mut status.last_handled_reconcile_at
+    }
+}
+
+impl FluxResource for Kustomization {
+    type Status = KustomizationStatus;
+    const CONTROLLER: &'static str = "kustomize-controller";
+
+    fn status(&self) -> Option<&KustomizationStatus> {
+        self.status.as_ref()
+    }
+    fn suspended(&self) -> bool {
+        self.spec.suspend.unwrap_or(false)
+    }
+    fn interval(&self) -> Duration {
+        self.spec.interval.to_std()
+    }
+    fn conditions_mut(status: &mut KustomizationStatus) -> &mut Vec<Condition> {
+        status.conditions.get_or_insert_with(Vec::new)
+    }
+    fn observed_generation_mut(status: &mut KustomizationStatus) -> &mut Option<i64> {
+        &mut status.observed_generation
+    }
+    fn last_handled_reconcile_at_mut(status: &mut KustomizationStatus) -> &mut Option<String> {
         &mut status.last_handled_reconcile_at
     }
 }

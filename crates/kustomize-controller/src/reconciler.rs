@@ -25,7 +25,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{Api, ResourceExt};
 use serde_json::Value;
 
-use crate::KustomizationObject;
 use crate::overlay::write_overlay;
 use crate::substitute::{self, SubstituteError};
 
@@ -42,6 +41,12 @@ pub struct KustomizeOptions {
     pub strict_substitutions: bool,
     /// Health-check poll interval.
     pub poll_interval: Duration,
+    /// `--no-remote-bases`: kustomization files may not reference remote bases or
+    /// resources (they are refused with a BuildFailed message naming the file and URL).
+    pub no_remote_bases: bool,
+    /// `--default-service-account`: the service account impersonated for Kustomizations
+    /// without `spec.serviceAccountName` (`None` = the controller's own identity).
+    pub default_service_account: Option<String>,
 }
 
 impl Default for KustomizeOptions {
@@ -50,6 +55,8 @@ impl Default for KustomizeOptions {
             no_cross_namespace_refs: false,
             strict_substitutions: false,
             poll_interval: Duration::from_secs(2),
+            no_remote_bases: false,
+            default_service_account: None,
         }
     }
 }
@@ -209,12 +216,12 @@ impl KustomizationReconciler {
     /// Everything between "source is ready" and "applied": returns the revision.
     async fn reconcile_steps(
         &self,
-        ks: &KustomizationObject,
+        ks: &Kustomization,
         status: &mut flux_api::kustomize::KustomizationStatus,
         rt: &Runtime,
         built_digest: &mut Option<String>,
     ) -> Result<Success, ReconcileError> {
-        let obj = &ks.0;
+        let obj = ks;
         let spec = &obj.spec;
         let name = obj.name_any();
         let ns = obj.namespace().unwrap_or_default();
@@ -378,6 +385,8 @@ impl KustomizationReconciler {
         let objects = {
             let dir = dir.clone();
             let spec = spec.clone();
+            let root = tmp.path().to_path_buf();
+            let no_remote_bases = self.options.no_remote_bases;
             let built = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
                 write_overlay(&dir, &spec).map_err(|e| e.to_string())?;
                 flux_kustomize::build(
@@ -388,7 +397,7 @@ impl KustomizationReconciler {
                         generate_kustomization: true,
                     },
                 )
-                .map_err(|e| e.to_string())
+                .map_err(|e| build_error_message(&e, &root, no_remote_bases))
             })
             .await
             .map_err(|e| fail(step(reasons::BUILD_FAILED, e.to_string())))?;
@@ -546,7 +555,7 @@ impl KustomizationReconciler {
     ) -> Result<(), ReconcileError> {
         let spec = &obj.spec;
         let generation = obj.metadata.generation.unwrap_or(0);
-        let conds = KustomizationObject::conditions_mut(status);
+        let conds = Kustomization::conditions_mut(status);
         let targets: Vec<VersionedId> = if spec.wait.unwrap_or(false) {
             inventory.entries().to_vec()
         } else {
@@ -619,10 +628,10 @@ impl KustomizationReconciler {
     }
 }
 
-impl Reconciler<KustomizationObject> for KustomizationReconciler {
+impl Reconciler<Kustomization> for KustomizationReconciler {
     async fn reconcile(
         &self,
-        obj: Arc<KustomizationObject>,
+        obj: Arc<Kustomization>,
         status: &mut flux_api::kustomize::KustomizationStatus,
         rt: &Runtime,
     ) -> ReconcileResult {
@@ -650,7 +659,7 @@ impl Reconciler<KustomizationObject> for KustomizationReconciler {
             let message = format!(
                 "Reconciliation finished in {:.1}s, next run in {}",
                 started.elapsed().as_secs_f64(),
-                obj.0.spec.interval
+                obj.spec.interval
             );
             let metadata = BTreeMap::from([(
                 "revision".to_string(),
@@ -669,12 +678,8 @@ impl Reconciler<KustomizationObject> for KustomizationReconciler {
         result
     }
 
-    async fn finalize(
-        &self,
-        obj: Arc<KustomizationObject>,
-        _rt: &Runtime,
-    ) -> Result<(), ReconcileError> {
-        let spec = &obj.0.spec;
+    async fn finalize(&self, obj: Arc<Kustomization>, _rt: &Runtime) -> Result<(), ReconcileError> {
+        let spec = &obj.spec;
         let policy = spec.deletion_policy.unwrap_or_default();
         let delete = match policy {
             DeletionPolicy::MirrorPrune => spec.prune,
@@ -684,7 +689,7 @@ impl Reconciler<KustomizationObject> for KustomizationReconciler {
         if !delete || obj.suspended() {
             return Ok(());
         }
-        let Some(inventory) = obj.0.status.as_ref().and_then(|s| s.inventory.as_ref()) else {
+        let Some(inventory) = obj.status.as_ref().and_then(|s| s.inventory.as_ref()) else {
             return Ok(());
         };
         let inventory = Inventory::from_resource_inventory(inventory)
@@ -786,6 +791,29 @@ pub fn go_duration(d: Duration) -> String {
     } else {
         format!("{minutes}m{secs}s")
     }
+}
+
+/// A build error as users read it: paths relative to the artifact root, and remote
+/// bases explained by the flag that refuses them.
+fn build_error_message(err: &flux_kustomize::Error, root: &Path, no_remote_bases: bool) -> String {
+    let relative = |file: &Path| -> String {
+        file.strip_prefix(root)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| file.display().to_string())
+    };
+    let message = match err {
+        flux_kustomize::Error::RemoteResource { file, field, url } if no_remote_bases => format!(
+            "{}: field '{field}': remote resource '{url}' is not allowed: remote bases are disabled (--no-remote-bases)",
+            relative(file)
+        ),
+        flux_kustomize::Error::RemoteResource { file, field, url } => format!(
+            "{}: field '{field}': remote resource '{url}' cannot be fetched: this kustomize-controller does not fetch remote bases",
+            relative(file)
+        ),
+        other => other.to_string(),
+    };
+    let prefix = format!("{}/", root.display());
+    message.replace(&prefix, "")
 }
 
 fn subject_of(object: &Value) -> String {

@@ -15,8 +15,6 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 
-use crate::KustomizationObject;
-
 /// Whether `ks` takes its artifact from the GitRepository `namespace/name` and has not
 /// attempted `revision` yet.
 pub fn needs_revision(ks: &Kustomization, namespace: &str, name: &str, revision: &str) -> bool {
@@ -41,7 +39,7 @@ pub fn needs_revision(ks: &Kustomization, namespace: &str, name: &str, revision:
 /// artifact revision.
 pub fn source_revision_triggers(
     client: Client,
-) -> impl Stream<Item = ObjectRef<KustomizationObject>> + Send {
+) -> impl Stream<Item = ObjectRef<Kustomization>> + Send {
     let repos: Api<GitRepository> = Api::all(client.clone());
     let kustomizations: Api<Kustomization> = Api::all(client);
     let seen: Arc<Mutex<HashMap<(String, String), String>>> = Arc::default();
@@ -69,7 +67,7 @@ pub fn source_revision_triggers(
                         return None;
                     }
                 };
-                let refs: Vec<ObjectRef<KustomizationObject>> = list
+                let refs: Vec<ObjectRef<Kustomization>> = list
                     .items
                     .iter()
                     .filter(|ks| needs_revision(ks, &key.0, &key.1, &revision))
