@@ -108,10 +108,24 @@ pub fn validate_and_set_status(
             storage.push(vname.to_string());
         }
         match v.pointer("/schema/openAPIV3Schema") {
-            Some(s) => causes.extend(schema::check_structural(
-                s,
-                &format!("spec.versions[{i}].schema.openAPIV3Schema"),
-            )),
+            Some(s) => {
+                let at = format!("spec.versions[{i}].schema.openAPIV3Schema");
+                causes.extend(schema::check_structural(s, &at));
+                for e in crate::cel_rules::CompiledRules::compile_errors(s) {
+                    let field = format!("{at}.{}", e.schema_path);
+                    causes.push(if e.message.starts_with("Required value") {
+                        StatusCause::required(field, "rule is not specified")
+                    } else if e.message.starts_with("Unsupported value") {
+                        StatusCause {
+                            reason: "FieldValueNotSupported".into(),
+                            message: e.message,
+                            field,
+                        }
+                    } else {
+                        StatusCause::invalid(field, &json!(e.rule), &e.message)
+                    });
+                }
+            }
             None => causes.push(StatusCause::required(
                 format!("spec.versions[{i}].schema.openAPIV3Schema"),
                 "schemas are required",
@@ -237,6 +251,11 @@ pub fn serve(api: &Api, crd: &Value) {
                 storage_version: storage_version.clone(),
                 ssa_schema: ssa_schema.clone(),
                 printer_columns: v.get("additionalPrinterColumns").cloned().map(Arc::new),
+                cel_rules: v
+                    .pointer("/schema/openAPIV3Schema")
+                    .map(crate::cel_rules::CompiledRules::compile)
+                    .filter(|r| !r.is_empty())
+                    .map(Arc::new),
             })
         })
         .collect();

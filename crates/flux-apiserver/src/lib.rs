@@ -13,10 +13,12 @@
 //!
 //! It knows nothing about Flux. See the README for what is served and what is not yet.
 
+pub mod cel_rules;
 pub mod crd;
 pub mod defaults;
 pub mod discovery;
 pub mod field_validation;
+pub mod formats;
 pub mod object_meta;
 pub mod openapi;
 pub mod ownership;

@@ -46,6 +46,8 @@ pub struct ResourceDef {
     pub ssa_schema: Option<Arc<flux_merge::schema::SchemaSet>>,
     /// A CRD version's `additionalPrinterColumns` (Table output).
     pub printer_columns: Option<Arc<Value>>,
+    /// Compiled `x-kubernetes-validations` of a CRD version (None when it has none).
+    pub cel_rules: Option<Arc<crate::cel_rules::CompiledRules>>,
 }
 
 impl ResourceDef {
@@ -539,6 +541,7 @@ fn builtin_defs() -> Vec<Arc<ResourceDef>> {
                 crd_name: None,
                 ssa_schema: None,
                 printer_columns: None,
+                cel_rules: None,
             })
         })
         .collect()

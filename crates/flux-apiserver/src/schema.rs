@@ -161,6 +161,14 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// A type (or format) error: upstream's `field.TypeInvalid`.
+fn type_invalid(path: &str, value: &Value, detail: String) -> StatusCause {
+    StatusCause {
+        reason: "FieldValueTypeInvalid".into(),
+        ..StatusCause::invalid(path, value, &detail)
+    }
+}
+
 fn invalid(path: &str, value: &Value, detail: String, causes: &mut Vec<StatusCause>) {
     causes.push(StatusCause::invalid(path, value, &detail));
 }
@@ -212,38 +220,35 @@ fn validate(value: &Value, schema: &Value, path: &str, causes: &mut Vec<StatusCa
         }
         // A null for a field with a type is a type error, as upstream.
         if let Some(ty) = schema.get("type").and_then(Value::as_str) {
-            invalid(
+            causes.push(type_invalid(
                 path,
                 &Value::String("null".into()),
                 format!("{path} in body must be of type {ty}: \"null\""),
-                causes,
-            );
+            ));
         }
         return;
     }
     if is_true(schema, "x-kubernetes-int-or-string") {
         if !(value.is_string() || type_matches(value, "integer")) {
-            invalid(
+            causes.push(type_invalid(
                 path,
                 value,
                 format!(
                     "{path} in body must be of type integer,string: \"{}\"",
                     type_name(value)
                 ),
-                causes,
-            );
+            ));
             return;
         }
     } else if let Some(ty) = schema.get("type").and_then(Value::as_str)
         && !type_matches(value, ty)
     {
         let actual = type_name(value);
-        invalid(
+        causes.push(type_invalid(
             path,
             &Value::String(actual.into()),
             format!("{path} in body must be of type {ty}: \"{actual}\""),
-            causes,
-        );
+        ));
         return;
     }
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
@@ -328,6 +333,19 @@ fn validate(value: &Value, schema: &Value, path: &str, causes: &mut Vec<StatusCa
             }
         }
         Value::String(s) => {
+            if let Some(format) = schema.get("format").and_then(Value::as_str)
+                && !is_true(schema, "x-kubernetes-int-or-string")
+                && crate::formats::check(format, s) == Some(false)
+            {
+                causes.push(type_invalid(
+                    path,
+                    value,
+                    format!(
+                        "{path} in body must be of type {format}: {}",
+                        render_value(value)
+                    ),
+                ));
+            }
             let len = s.chars().count() as u64;
             if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
                 && len > max

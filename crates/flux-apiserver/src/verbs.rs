@@ -180,6 +180,7 @@ fn admit(
         schema::prune_root(obj, schema_root);
         schema::apply_defaults(obj, schema_root);
         causes.extend(schema::validate_root(obj, schema_root));
+        causes.extend(cel_causes(def, obj, old, &causes));
     }
     if def.group == "apiextensions.k8s.io" && def.plural == "customresourcedefinitions" {
         causes.extend(crd::validate_and_set_status(api, obj, old));
@@ -188,6 +189,61 @@ fn admit(
         return Err(ApiError::invalid(&def.kind, &def.group, &name, causes));
     }
     Ok(())
+}
+
+/// The `x-kubernetes-validations` failures of a custom resource. As upstream, the rules
+/// are not evaluated when schema validation already found a type, enum, required or size
+/// error; one cause says so instead.
+fn cel_causes(
+    def: &ResourceDef,
+    obj: &Value,
+    old: Option<&Value>,
+    schema_causes: &[StatusCause],
+) -> Vec<StatusCause> {
+    let Some(rules) = def.cel_rules.as_deref() else {
+        return Vec::new();
+    };
+    let blocking = schema_causes.iter().any(|c| {
+        matches!(
+            c.reason.as_str(),
+            "FieldValueNotSupported"
+                | "FieldValueRequired"
+                | "FieldValueTooLong"
+                | "FieldValueTooMany"
+                | "FieldValueTypeInvalid"
+        ) || c.message.contains(" in body must be of type ")
+    });
+    if blocking {
+        return vec![StatusCause {
+            reason: "FieldValueInvalid".into(),
+            message: "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation".into(),
+            field: "<nil>".into(),
+        }];
+    }
+    let old = old.map(|o| render(def, o));
+    rules.validate(obj, old.as_ref())
+}
+
+/// A status write of a custom resource is pruned and validated like any write (the
+/// schema covers `status`; CEL rules see the old object).
+fn admit_status(def: &ResourceDef, obj: &mut Value, old: &Value) -> Result<(), ApiError> {
+    let Some(schema_root) = def.schema.as_deref() else {
+        return Ok(());
+    };
+    schema::prune_root(obj, schema_root);
+    schema::apply_defaults(obj, schema_root);
+    let mut causes = schema::validate_root(obj, schema_root);
+    causes.extend(cel_causes(def, obj, Some(old), &causes));
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            &def.kind,
+            &def.group,
+            meta_str(obj, "name"),
+            causes,
+        ))
+    }
 }
 
 /// Does anything but metadata (and status, for kinds with a status subresource) differ?
@@ -838,6 +894,8 @@ fn store_object(
         }
         if sub.is_none() {
             admit(api, def, &mut new, Some(&old))?;
+        } else if sub == Some("status") {
+            admit_status(def, &mut new, &old)?;
         }
         if ownership == Ownership::Update {
             // The body's managedFields (a PUT's, or the patched ones) are honoured there.

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod crd;
+mod crd_rules;
 mod durability;
 mod kube_crud;
 mod kube_runtime;
