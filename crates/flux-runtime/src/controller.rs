@@ -10,10 +10,11 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::controller::{Action, trigger_self};
+use kube::runtime::controller::{Action, ReconcileRequest, trigger_self};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{PredicateConfig, WatchStreamExt, applier, reflector, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 
@@ -125,6 +126,37 @@ where
     R: Reconciler<K>,
     F: Future<Output = ()> + Send + 'static,
 {
+    run_with_triggers(
+        rt,
+        reconciler,
+        |_store| futures::stream::empty::<ObjectRef<K>>(),
+        shutdown,
+    )
+    .await;
+}
+
+/// Runs the controller for kind `K` until `shutdown` completes, reconciling also every
+/// object named by the extra trigger stream (upstream's `Watches(…,
+/// EnqueueRequestsFromMapFunc(…))`: a new source revision, a dependency turning Ready, a
+/// watched ConfigMap changing). `triggers` is called once with the controller's reflector
+/// store (the watched objects of kind `K`, kept up to date by the controller's own watch)
+/// so the stream can map related objects to the `K`s that use them without listing.
+///
+/// A trigger for an object that is being reconciled runs again right after; one for an
+/// object that waits for a requeue moves it forward; one for an object not (yet) in the
+/// store is dropped.
+pub async fn run_with_triggers<K, R, T, M, F>(
+    rt: Runtime,
+    reconciler: Arc<R>,
+    triggers: M,
+    shutdown: F,
+) where
+    K: FluxResource,
+    R: Reconciler<K>,
+    M: FnOnce(reflector::Store<K>) -> T,
+    T: Stream<Item = ObjectRef<K>> + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
     let api: Api<K> = match rt.options.namespace.as_deref() {
         Some(ns) => Api::namespaced(rt.client.clone(), ns),
         None => Api::all(rt.client.clone()),
@@ -139,7 +171,9 @@ where
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_hash::<K>, PredicateConfig::default());
-    let queue = trigger_self(stream, ());
+    let extra = triggers(reader.clone())
+        .map(|obj_ref| Ok::<_, watcher::Error>(ReconcileRequest::from(obj_ref)));
+    let queue = futures::stream::select(trigger_self(stream, ()), extra);
     let config = kube::runtime::Config::default().concurrency(rt.options.concurrent);
     let ctx = Arc::new(Context::<K, R> {
         rt,
@@ -156,8 +190,13 @@ where
         config,
     )
     .for_each(|res| async move {
-        if let Err(e) = res {
-            tracing::warn!(error = %e, "controller queue error");
+        match res {
+            Ok(_) => {}
+            // A trigger named an object the watch has not seen (or has seen deleted).
+            Err(kube::runtime::controller::Error::ObjectNotFound(obj_ref)) => {
+                tracing::debug!(object = %obj_ref, "trigger for an object not in the cache");
+            }
+            Err(e) => tracing::warn!(error = %e, "controller queue error"),
         }
     });
     tokio::select! {

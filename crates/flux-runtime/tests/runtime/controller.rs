@@ -456,3 +456,83 @@ async fn leader_election_on_a_lease() -> anyhow::Result<()> {
     assert!(lost.to_string().contains("leader election lost"), "{lost}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_triggers_wake_objects_before_their_interval() -> anyhow::Result<()> {
+    use futures::StreamExt;
+    use kube::runtime::reflector::ObjectRef;
+
+    let server = flux_apiserver::ApiServer::in_memory()?;
+    let client = kube::Client::new(server.router(), "default");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = flux_api::crds::crd_of::<GitRepository>("GitRepository")?;
+    crds.create(&PostParams::default(), &serde_json::from_value(crd)?)
+        .await?;
+    let rt = Runtime {
+        client: client.clone(),
+        recorder: EventRecorder::new(client.clone(), "source-controller", None),
+        metrics: Metrics::new(),
+        options: ControllerOptions::default(),
+    };
+    let reconciler = Arc::new(Scripted::default());
+    let (trigger_tx, trigger_rx) = futures::channel::mpsc::unbounded::<String>();
+    let store_seen: Arc<std::sync::Mutex<Option<kube::runtime::reflector::Store<GitRepository>>>> =
+        Arc::default();
+    let store_slot = store_seen.clone();
+    let ctl = tokio::spawn(flux_runtime::controller::run_with_triggers::<
+        GitRepository,
+        _,
+        _,
+        _,
+        _,
+    >(
+        rt,
+        reconciler.clone(),
+        move |store| {
+            if let Ok(mut slot) = store_slot.lock() {
+                *slot = Some(store);
+            }
+            trigger_rx.map(|name| ObjectRef::new(&name).within("default"))
+        },
+        std::future::pending(),
+    ));
+    let api: Api<GitRepository> = Api::namespaced(client.clone(), "default");
+    // interval 1h: without a trigger it would not run again during the test.
+    repo(&api, "a", "ok", json!({})).await?;
+    wait_for(&api, "a", "Ready", |o| {
+        cond(o, "Ready").is_some_and(|c| c.0 == "True")
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = reconciler.calls.load(Ordering::SeqCst);
+    trigger_tx.unbounded_send("a".into())?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while reconciler.calls.load(Ordering::SeqCst) == before {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the trigger did not reconcile the object"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A trigger for an unknown object is dropped without stopping the controller.
+    trigger_tx.unbounded_send("absent".into())?;
+    let after = reconciler.calls.load(Ordering::SeqCst);
+    trigger_tx.unbounded_send("a".into())?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while reconciler.calls.load(Ordering::SeqCst) == after {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the controller stopped after an unknown trigger"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The store handed to the trigger factory is the controller's cache.
+    let store = store_seen
+        .lock()
+        .ok()
+        .and_then(|s| s.clone())
+        .ok_or_else(|| anyhow::anyhow!("no store"))?;
+    assert!(store.get(&ObjectRef::new("a").within("default")).is_some());
+    ctl.abort();
+    Ok(())
+}
