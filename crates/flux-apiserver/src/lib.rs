@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod ownership;
 pub mod protobuf;
 pub mod rbac;
+pub mod replica_controllers;
 pub mod request;
 pub mod resources;
 pub mod schema;

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::object_meta::{is_deleting, meta_str, now_rfc3339};
+use crate::replica_controllers;
 use crate::request::Query;
 use crate::server::Api;
 use crate::store::{EventType, StoredEvent};
@@ -283,15 +284,51 @@ fn simulate(api: &Api, group: &str, plural: &str, obj: &Value) {
     );
 }
 
-fn handle(api: &Api, ev: &StoredEvent) {
-    if ev.event_type == EventType::Deleted {
-        return;
+/// The controllers' part (ReplicaSets for Deployments, Pods for ReplicaSets, the
+/// kubelet's end of a graceful pod deletion), then the status.
+fn reconcile(api: &Api, group: &str, plural: &str, obj: &Value) {
+    match (group, plural) {
+        ("apps", "deployments") => replica_controllers::reconcile_deployment(api, obj),
+        ("apps", "replicasets") => replica_controllers::reconcile_replicaset(api, obj),
+        ("", "pods") => replica_controllers::finish_pod_deletion(api, obj),
+        _ => {}
     }
+    simulate(api, group, plural, obj);
+}
+
+/// A deleted pod is replaced by its ReplicaSet.
+fn pod_deleted(api: &Api, pod: &Value) {
+    let ns = meta_str(pod, "namespace").to_string();
+    let owner = pod
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .and_then(|refs| {
+            refs.iter()
+                .find(|r| r.get("kind").and_then(Value::as_str) == Some("ReplicaSet"))
+        })
+        .and_then(|r| r.get("name").and_then(Value::as_str))
+        .map(str::to_string);
+    if let Some(rs_name) = owner
+        && let Some(rs) = api
+            .store
+            .get(&("apps/replicasets".to_string(), ns, rs_name))
+    {
+        replica_controllers::reconcile_replicaset(api, &rs);
+    }
+}
+
+fn handle(api: &Api, ev: &StoredEvent) {
     let Some((group, plural)) = ev.key.0.split_once('/') else {
         return;
     };
+    if ev.event_type == EventType::Deleted {
+        if group.is_empty() && plural == "pods" {
+            pod_deleted(api, &ev.object);
+        }
+        return;
+    }
     if SIMULATED.iter().any(|(g, p)| *g == group && *p == plural) {
-        simulate(api, group, plural, &ev.object);
+        reconcile(api, group, plural, &ev.object);
     }
 }
 
@@ -302,7 +339,7 @@ pub async fn run(api: Arc<Api>) {
     for (group, plural) in SIMULATED {
         let (objects, _) = api.store.list(&format!("{group}/{plural}"), None, None);
         for obj in objects {
-            simulate(&api, group, plural, &obj);
+            reconcile(&api, group, plural, &obj);
         }
     }
     loop {
@@ -312,7 +349,7 @@ pub async fn run(api: Arc<Api>) {
                 for (group, plural) in SIMULATED {
                     let (objects, _) = api.store.list(&format!("{group}/{plural}"), None, None);
                     for obj in objects {
-                        simulate(&api, group, plural, &obj);
+                        reconcile(&api, group, plural, &obj);
                     }
                 }
             }

@@ -618,7 +618,8 @@ fn create_object(
     }
     admit(api, def, &mut obj, None)?;
     if ownership == Ownership::Update {
-        meta_mut(&mut obj).remove("managedFields");
+        // managedFields sent on create are decoded as upstream does: the creator then owns
+        // every field it set, and entries for other fields survive.
         crate::ownership::record_update(def, None, &mut obj, q, None);
     }
     let name = meta_str(&obj, "name").to_string();
@@ -1071,6 +1072,8 @@ pub fn patch(
 #[derive(Debug, Default)]
 pub struct DeleteOptions {
     pub propagation_policy: Option<String>,
+    /// `gracePeriodSeconds` (pods on a node only; other kinds are deleted at once).
+    pub grace_period_seconds: Option<i64>,
     pub precondition_uid: Option<String>,
     pub precondition_rv: Option<String>,
     pub dry_run: bool,
@@ -1080,6 +1083,7 @@ impl DeleteOptions {
     pub fn from_request(body: &[u8], q: &Query) -> Result<Self, ApiError> {
         let mut opts = DeleteOptions {
             propagation_policy: q.propagation_policy.clone(),
+            grace_period_seconds: q.grace_period_seconds,
             dry_run: q.dry_run,
             ..Default::default()
         };
@@ -1090,6 +1094,18 @@ impl DeleteOptions {
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?;
         if let Some(p) = v.get("propagationPolicy").and_then(Value::as_str) {
             opts.propagation_policy = Some(p.to_string());
+        }
+        if let Some(g) = v.get("gracePeriodSeconds") {
+            opts.grace_period_seconds = Some(g.as_i64().ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid DeleteOptions: gracePeriodSeconds must be an integer",
+                )
+            })?);
+        }
+        if v.get("orphanDependents").and_then(Value::as_bool) == Some(true)
+            && opts.propagation_policy.is_none()
+        {
+            opts.propagation_policy = Some("Orphan".to_string());
         }
         if let Some(p) = v.get("preconditions") {
             opts.precondition_uid = p.get("uid").and_then(Value::as_str).map(str::to_string);
@@ -1158,19 +1174,71 @@ pub fn delete(
         if opts.dry_run {
             return Ok(Answer::ok(render(def, &obj)));
         }
-        delete_in_txn(api, tx, def, &k, opts.propagation_policy.as_deref(), &mut after)
+        delete_in_txn(
+            api,
+            tx,
+            def,
+            &k,
+            opts.propagation_policy.as_deref(),
+            opts.grace_period_seconds,
+            &mut after,
+        )
     })?;
     after.run(api);
     Ok(answer)
 }
 
-/// Delete one object inside a transaction: mark it (finalizers, namespaces) or remove it.
+/// The finalizers the garbage collector owns.
+const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+const ORPHAN_FINALIZER: &str = "orphan";
+
+/// The grace period of a pod deletion: pods on a node get `gracePeriodSeconds` (else
+/// `spec.terminationGracePeriodSeconds`, else 30); unscheduled and finished pods, and every
+/// other kind, are deleted at once (as upstream's strategies).
+fn graceful_seconds(def: &ResourceDef, obj: &Value, grace: Option<i64>) -> i64 {
+    let is_pod = def.group.is_empty() && def.plural == "pods";
+    if !is_pod {
+        return 0;
+    }
+    let scheduled = obj
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    let finished = matches!(
+        obj.pointer("/status/phase").and_then(Value::as_str),
+        Some("Succeeded" | "Failed")
+    );
+    if !scheduled || finished {
+        return 0;
+    }
+    grace
+        .or_else(|| {
+            obj.pointer("/spec/terminationGracePeriodSeconds")
+                .and_then(Value::as_i64)
+        })
+        .unwrap_or(30)
+        .max(0)
+}
+
+fn set_finalizers(obj: &mut Value, list: &[String]) {
+    let m = meta_mut(obj);
+    if list.is_empty() {
+        m.remove("finalizers");
+    } else {
+        m.insert("finalizers".into(), json!(list));
+    }
+}
+
+/// Delete one object inside a transaction: remove it, or mark it (finalizers, a pod's grace
+/// period, Foreground/Orphan propagation through the `foregroundDeletion`/`orphan`
+/// finalizers, namespaces) and let the garbage collector finish synchronously.
 fn delete_in_txn(
     api: &Api,
     tx: &mut Txn<'_>,
     def: &ResourceDef,
     k: &ObjectKey,
     policy: Option<&str>,
+    grace: Option<i64>,
     after: &mut AfterCommit,
 ) -> Result<Answer, ApiError> {
     let Some(obj) = tx.get(k) else {
@@ -1180,34 +1248,152 @@ fn delete_in_txn(
     if is_namespace {
         return delete_namespace(api, tx, def, k, after);
     }
-    let has_finalizers = !finalizers(&obj).is_empty();
-    if has_finalizers {
-        if is_deleting(&obj) {
-            return Ok(Answer::ok(render(def, &obj)));
+    let deleting = is_deleting(&obj);
+    let grace_seconds = graceful_seconds(def, &obj, grace);
+    if deleting {
+        // A second delete may shorten a pod's grace period (0: now).
+        let current = obj
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if grace == Some(0) && current > 0 {
+            let mut updated = (*obj).clone();
+            meta_mut(&mut updated).insert("deletionGracePeriodSeconds".into(), json!(0));
+            if finalizers(&updated).is_empty() {
+                tx.put(k.clone(), updated);
+                let last = remove_now(api, tx, def, k, after, Some("Background"))?;
+                return Ok(deleted_answer(def, k, &last));
+            }
+            let stored = tx.put(k.clone(), updated);
+            return Ok(Answer::ok(render(def, &stored)));
         }
-        let mut marked = (*obj).clone();
-        let m = meta_mut(&mut marked);
-        m.insert("deletionTimestamp".into(), json!(now_rfc3339()));
-        m.insert("deletionGracePeriodSeconds".into(), json!(0));
-        let stored = tx.put(k.clone(), marked);
-        return Ok(Answer::ok(render(def, &stored)));
+        return Ok(Answer::ok(render(def, &obj)));
     }
-    let last = remove_now(api, tx, def, k, after, policy)?;
-    let returns_object = def.group.is_empty() && matches!(def.plural.as_str(), "pods" | "services");
-    if returns_object {
-        Ok(Answer::ok(render(def, &last)))
-    } else {
-        Ok(Answer::ok(success_status(
-            &k.2,
-            &def.group,
-            &def.plural,
-            uid(&last),
-        )))
+    let mut fins = finalizers(&obj);
+    match policy {
+        Some("Foreground") if !fins.iter().any(|f| f == FOREGROUND_FINALIZER) => {
+            fins.push(FOREGROUND_FINALIZER.to_string());
+        }
+        Some("Orphan") if !fins.iter().any(|f| f == ORPHAN_FINALIZER) => {
+            fins.push(ORPHAN_FINALIZER.to_string());
+        }
+        _ => {}
+    }
+    if fins.is_empty() && grace_seconds == 0 {
+        let last = remove_now(api, tx, def, k, after, policy)?;
+        return Ok(deleted_answer(def, k, &last));
+    }
+    let mut marked = (*obj).clone();
+    let when = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(grace_seconds))
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    let m = meta_mut(&mut marked);
+    m.insert(
+        "deletionTimestamp".into(),
+        json!(when.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+    );
+    m.insert("deletionGracePeriodSeconds".into(), json!(grace_seconds));
+    set_finalizers(&mut marked, &fins);
+    let stored = tx.put(k.clone(), marked);
+    // The garbage collector's part, at once.
+    if fins.iter().any(|f| f == ORPHAN_FINALIZER) {
+        collect_dependents(api, tx, &stored, Propagation::Orphan, after)?;
+        drop_finalizer(api, tx, def, k, ORPHAN_FINALIZER, after)?;
+    }
+    if fins.iter().any(|f| f == FOREGROUND_FINALIZER) {
+        collect_dependents(api, tx, &stored, Propagation::Foreground, after)?;
+        release_foreground_owner(api, tx, def, k, after)?;
+    }
+    match tx.get(k) {
+        Some(now) => Ok(Answer::ok(render(def, &now))),
+        None => Ok(deleted_answer(def, k, &stored)),
     }
 }
 
+/// The answer of a delete that removed the object: pods and services return the object,
+/// other kinds a Success Status.
+fn deleted_answer(def: &ResourceDef, k: &ObjectKey, last: &Value) -> Answer {
+    let returns_object = def.group.is_empty() && matches!(def.plural.as_str(), "pods" | "services");
+    if returns_object {
+        Answer::ok(render(def, last))
+    } else {
+        Answer::ok(success_status(&k.2, &def.group, &def.plural, uid(last)))
+    }
+}
+
+/// Remove one of the garbage collector's finalizers from a deleting object; the object goes
+/// away when it was the last one.
+fn drop_finalizer(
+    api: &Api,
+    tx: &mut Txn<'_>,
+    def: &ResourceDef,
+    k: &ObjectKey,
+    finalizer: &str,
+    after: &mut AfterCommit,
+) -> Result<(), ApiError> {
+    let Some(obj) = tx.get(k) else {
+        return Ok(());
+    };
+    let fins: Vec<String> = finalizers(&obj)
+        .into_iter()
+        .filter(|f| f != finalizer)
+        .collect();
+    let mut updated = (*obj).clone();
+    set_finalizers(&mut updated, &fins);
+    let grace_left = obj
+        .pointer("/metadata/deletionGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    tx.put(k.clone(), updated);
+    if fins.is_empty() && grace_left == 0 {
+        remove_now(api, tx, def, k, after, Some("Background"))?;
+    }
+    Ok(())
+}
+
+/// Does any object still block the foreground deletion of `owner_uid`
+/// (`blockOwnerDeletion: true` in its reference)?
+fn has_blocking_dependents(tx: &Txn<'_>, owner_ns: &str, owner_uid: &str) -> bool {
+    tx.all().any(|(key, obj)| {
+        (owner_ns.is_empty() || key.1 == owner_ns)
+            && owner_refs(obj).iter().any(|r| {
+                r.get("uid").and_then(Value::as_str) == Some(owner_uid)
+                    && r.get("blockOwnerDeletion").and_then(Value::as_bool) == Some(true)
+            })
+    })
+}
+
+/// A foreground-deleting owner loses its `foregroundDeletion` finalizer once no blocking
+/// dependent is left.
+fn release_foreground_owner(
+    api: &Api,
+    tx: &mut Txn<'_>,
+    def: &ResourceDef,
+    k: &ObjectKey,
+    after: &mut AfterCommit,
+) -> Result<(), ApiError> {
+    let Some(owner) = tx.get(k) else {
+        return Ok(());
+    };
+    if !is_deleting(&owner) || !finalizers(&owner).iter().any(|f| f == FOREGROUND_FINALIZER) {
+        return Ok(());
+    }
+    if has_blocking_dependents(tx, &k.1, uid(&owner)) {
+        return Ok(());
+    }
+    drop_finalizer(api, tx, def, k, FOREGROUND_FINALIZER, after)
+}
+
+fn owner_refs(obj: &Value) -> Vec<Value> {
+    meta(obj)
+        .and_then(|m| m.get("ownerReferences"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// Remove an object for real, then: its dependents (ownerReferences), CRD instances,
-/// and a Terminating namespace that became empty.
+/// owners waiting in foreground deletion, and a Terminating namespace that became empty.
 fn remove_now(
     api: &Api,
     tx: &mut Txn<'_>,
@@ -1223,20 +1409,55 @@ fn remove_now(
         crd::remove_instances(tx, &last);
         after.removed_crds.push(k.2.clone());
     }
-    collect_dependents(api, tx, &last, policy == Some("Orphan"), after)?;
+    let propagation = match policy {
+        Some("Orphan") => Propagation::Orphan,
+        Some("Foreground") => Propagation::Foreground,
+        _ => Propagation::Background,
+    };
+    collect_dependents(api, tx, &last, propagation, after)?;
+    // Owners in foreground deletion that waited for this object.
+    for r in owner_refs(&last) {
+        let (Some(api_version), Some(kind), Some(name)) = (
+            r.get("apiVersion").and_then(Value::as_str),
+            r.get("kind").and_then(Value::as_str),
+            r.get("name").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+        let Some(owner_def) = api.registry.by_group_kind(group, kind) else {
+            continue;
+        };
+        let owner_key = key(&owner_def, Some(&k.1), name);
+        if tx
+            .get(&owner_key)
+            .is_some_and(|o| uid(&o) == r.get("uid").and_then(Value::as_str).unwrap_or(""))
+        {
+            release_foreground_owner(api, tx, &owner_def, &owner_key, after)?;
+        }
+    }
     if !k.1.is_empty() {
         finish_namespace_if_empty(api, tx, &k.1, after)?;
     }
     Ok(last)
 }
 
-/// Garbage collection, synchronously: dependents whose owners are all gone are deleted
-/// (Background and Foreground alike); with Orphan their ownerReference is dropped.
+/// How dependents of a deleted owner are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Propagation {
+    Background,
+    Foreground,
+    Orphan,
+}
+
+/// Garbage collection, synchronously: dependents whose owners are all gone (or being
+/// deleted in the foreground) are deleted (Foreground passes the policy on, as the
+/// collector does); with Orphan their ownerReference is dropped.
 fn collect_dependents(
     api: &Api,
     tx: &mut Txn<'_>,
     owner: &Value,
-    orphan: bool,
+    propagation: Propagation,
     after: &mut AfterCommit,
 ) -> Result<(), ApiError> {
     let owner_uid = uid(owner).to_string();
@@ -1244,18 +1465,14 @@ fn collect_dependents(
         return Ok(());
     }
     let owner_ns = meta_str(owner, "namespace").to_string();
+    let owner_gone = tx.all().all(|(_, o)| uid(o) != owner_uid);
     let dependents: Vec<(ObjectKey, Arc<Value>)> = tx
         .all()
         .filter(|(key, obj)| {
             (owner_ns.is_empty() || key.1 == owner_ns)
-                && meta(obj)
-                    .and_then(|m| m.get("ownerReferences"))
-                    .and_then(Value::as_array)
-                    .is_some_and(|refs| {
-                        refs.iter().any(|r| {
-                            r.get("uid").and_then(Value::as_str) == Some(owner_uid.as_str())
-                        })
-                    })
+                && owner_refs(obj)
+                    .iter()
+                    .any(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid.as_str()))
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
@@ -1263,27 +1480,37 @@ fn collect_dependents(
         let Some(dep_def) = def_for_key(api, &dk, &dep) else {
             continue;
         };
-        let mut updated = (*dep).clone();
-        let refs_left: Vec<Value> = meta(&dep)
-            .and_then(|m| m.get("ownerReferences"))
-            .and_then(Value::as_array)
-            .map(|refs| {
-                refs.iter()
-                    .filter(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid.as_str()))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        if orphan || !refs_left.is_empty() {
+        let refs_left: Vec<Value> = owner_refs(&dep)
+            .into_iter()
+            .filter(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid.as_str()))
+            .collect();
+        // Other owners that still exist keep the dependent alive.
+        let others_alive = refs_left.iter().any(|r| {
+            let ruid = r.get("uid").and_then(Value::as_str).unwrap_or("");
+            tx.all().any(|(_, o)| uid(o) == ruid && !is_deleting(o))
+        });
+        if propagation == Propagation::Orphan || others_alive {
+            let mut updated = (*dep).clone();
+            let refs = if propagation == Propagation::Orphan || owner_gone {
+                refs_left
+            } else {
+                owner_refs(&dep)
+            };
             let m = meta_mut(&mut updated);
-            if refs_left.is_empty() {
+            if refs.is_empty() {
                 m.remove("ownerReferences");
             } else {
-                m.insert("ownerReferences".into(), Value::Array(refs_left));
+                m.insert("ownerReferences".into(), Value::Array(refs));
             }
-            tx.put(dk, updated);
-        } else {
-            delete_in_txn(api, tx, &dep_def, &dk, Some("Background"), after)?;
+            if updated != *dep {
+                tx.put(dk, updated);
+            }
+        } else if !is_deleting(&dep) || propagation == Propagation::Foreground {
+            let policy = match propagation {
+                Propagation::Foreground => "Foreground",
+                _ => "Background",
+            };
+            delete_in_txn(api, tx, &dep_def, &dk, Some(policy), None, after)?;
         }
     }
     Ok(())
@@ -1332,7 +1559,7 @@ fn delete_namespace(
             .collect();
         for key in keys {
             if tx.get(&key).is_some() {
-                delete_in_txn(api, tx, &rdef, &key, Some("Background"), after)?;
+                delete_in_txn(api, tx, &rdef, &key, Some("Background"), None, after)?;
             }
         }
     }
@@ -1417,6 +1644,7 @@ pub fn delete_collection(
                 def,
                 &k,
                 opts.propagation_policy.as_deref(),
+                opts.grace_period_seconds,
                 &mut after,
             )?;
             items.push(render(def, &obj));

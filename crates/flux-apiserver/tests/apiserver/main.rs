@@ -4,6 +4,7 @@
 mod bad_input;
 mod crd;
 mod crd_rules;
+mod deletion;
 mod durability;
 mod kube_crud;
 mod kube_runtime;
