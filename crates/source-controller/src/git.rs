@@ -69,12 +69,34 @@ pub struct Commit {
     pub reference: String,
     /// First line of the commit message.
     pub subject: String,
-    /// The commit's signature (armored) and the signed payload, when signed.
+    /// The commit's signature (armored) and the signed payload (the commit without its
+    /// `gpgsig` header), when signed.
     pub signature: Option<(String, Vec<u8>)>,
-    /// For an annotated tag: the tag object's id.
-    pub tag_object: Option<String>,
-    /// For a signed annotated tag: its signature and the signed payload.
-    pub tag_signature: Option<(String, Vec<u8>)>,
+    /// The tag the commit was reached through (`ref.tag`, `ref.semver`, a
+    /// `refs/tags/…` `ref.name`); `None` for branches and commit pins.
+    pub referencing_tag: Option<ReferencingTag>,
+}
+
+/// A tag that points at the checked-out commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferencingTag {
+    /// Short name (`v1.0.0`).
+    pub name: String,
+    /// The tag object's id (annotated tags only).
+    pub object: Option<String>,
+    /// The tag's signature and the signed payload (signed annotated tags only).
+    pub signature: Option<(String, Vec<u8>)>,
+}
+
+impl ReferencingTag {
+    /// `<name>@<tag object id>` (just the name for a lightweight tag), as upstream
+    /// prints tags in messages.
+    pub fn display(&self) -> String {
+        match &self.object {
+            Some(id) => format!("{}@{id}", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// A remote and how to reach it.
@@ -408,7 +430,7 @@ pub fn checkout(
         .ok()
         .flatten()
         .map(|(sig, data)| (sig.to_str_lossy().into_owned(), data.to_bstring().to_vec()));
-    let (tag_object, tag_signature) = tag_signature(repo, &resolved.full_name);
+    let referencing_tag = referencing_tag(repo, &resolved.full_name);
     let tree_id = commit
         .tree_id()
         .map_err(|e| checkout_err(e.to_string()))?
@@ -423,8 +445,7 @@ pub fn checkout(
         reference: resolved.full_name.clone(),
         subject,
         signature,
-        tag_object,
-        tag_signature,
+        referencing_tag,
     })
 }
 
@@ -542,24 +563,27 @@ fn checkout_submodules(
     Ok(())
 }
 
-/// The tag object behind `refs/tags/…` (annotated tags only) and its signature.
-type TagSignature = (Option<String>, Option<(String, Vec<u8>)>);
-
-fn tag_signature(repo: &gix::Repository, full_name: &str) -> TagSignature {
-    if !full_name.starts_with("refs/tags/") {
-        return (None, None);
-    }
-    let Ok(reference) = repo.find_reference(full_name) else {
-        return (None, None);
+/// The tag behind `refs/tags/…` (with its object and signature when annotated).
+fn referencing_tag(repo: &gix::Repository, full_name: &str) -> Option<ReferencingTag> {
+    let short = full_name.strip_prefix("refs/tags/")?;
+    let name = short.strip_suffix("^{}").unwrap_or(short).to_string();
+    let lightweight = ReferencingTag {
+        name: name.clone(),
+        object: None,
+        signature: None,
     };
-    let Some(id) = reference.target().try_id().map(|id| id.to_owned()) else {
-        return (None, None);
+    let Some(id) = repo
+        .find_reference(full_name)
+        .ok()
+        .and_then(|r| r.target().try_id().map(|id| id.to_owned()))
+    else {
+        return Some(lightweight);
     };
     let Ok(object) = repo.find_object(id) else {
-        return (None, None);
+        return Some(lightweight);
     };
     if object.kind != gix::objs::Kind::Tag {
-        return (None, None);
+        return Some(lightweight);
     }
     let signature = gix::objs::TagRefIter::signature(&object.data).map(|(sig, data)| {
         (
@@ -567,7 +591,11 @@ fn tag_signature(repo: &gix::Repository, full_name: &str) -> TagSignature {
             data.to_bstring().to_vec(),
         )
     });
-    (Some(id.to_hex().to_string()), signature)
+    Some(ReferencingTag {
+        name,
+        object: Some(id.to_hex().to_string()),
+        signature,
+    })
 }
 
 fn in_sparse(rel: &str, is_dir: bool, sparse: Option<&[String]>) -> bool {

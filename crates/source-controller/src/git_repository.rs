@@ -27,6 +27,43 @@ pub const KIND: &str = "GitRepository";
 /// Default of `spec.timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// `SourceVerified=False`: the commit's signature did not verify.
+pub const INVALID_COMMIT_SIGNATURE: &str = "InvalidCommitSignature";
+/// `SourceVerified=False`: the tag's signature did not verify.
+pub const INVALID_TAG_SIGNATURE: &str = "InvalidTagSignature";
+/// `SourceVerified=False`: the tag to verify is not signed (or not annotated).
+pub const INVALID_GIT_OBJECT: &str = "InvalidGitObject";
+/// `SourceVerified=False`, stalled: mode Tag/TagAndHEAD without a tag reference.
+pub const INVALID_VERIFICATION_MODE: &str = "InvalidVerificationMode";
+
+/// (verify the tag, verify HEAD, mode as recorded in `status.sourceVerificationMode`).
+fn verification_mode(
+    mode: Option<flux_api::source::GitVerificationMode>,
+) -> (bool, bool, &'static str) {
+    use flux_api::source::GitVerificationMode;
+    match mode.unwrap_or_default() {
+        GitVerificationMode::Head | GitVerificationMode::LowercaseHead => (false, true, "HEAD"),
+        GitVerificationMode::Tag => (true, false, "Tag"),
+        GitVerificationMode::TagAndHEAD => (true, true, "TagAndHEAD"),
+    }
+}
+
+/// Whether the stored artifact's verification no longer covers what `spec.verify`
+/// asks (upstream's `requiresVerification`): nothing verified yet, or a switch
+/// between Tag and HEAD coverage.
+fn requires_verification(obj: &GitRepository, status: &GitRepositoryStatus) -> bool {
+    let Some(verify) = obj.spec.verify.as_ref() else {
+        return false;
+    };
+    let (_, _, mode) = verification_mode(verify.mode);
+    match status.source_verification_mode.as_deref() {
+        None => true,
+        Some("Tag") => mode == "HEAD" || mode == "TagAndHEAD",
+        Some("HEAD") => mode == "Tag" || mode == "TagAndHEAD",
+        Some(_) => false,
+    }
+}
+
 /// Reconciles GitRepositories into artifacts in `storage`.
 #[derive(Debug, Clone)]
 pub struct GitRepositoryReconciler {
@@ -208,6 +245,11 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
         let ns = obj.namespace().unwrap_or_default();
         let name = obj.name_any();
         self.reconcile_storage(&obj, status);
+        // A failed verification is recomputed; a successful one stands for the stored
+        // artifact until a new revision is verified.
+        if conditions::is_false(conds(status), types::SOURCE_VERIFIED) {
+            conditions::delete(conds(status), types::SOURCE_VERIFIED);
+        }
 
         // Source step.
         let (_, transport) = match parse_url(&obj.spec.url) {
@@ -294,9 +336,7 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
             }
         };
 
-        let verified =
-            obj.spec.verify.is_none() || conditions::is_true(conds(status), types::SOURCE_VERIFIED);
-        let config_unchanged = verified
+        let config_unchanged = !requires_verification(&obj, status)
             && status.observed_ignore == obj.spec.ignore
             && status.observed_recurse_submodules == obj.spec.recurse_submodules
             && status.observed_include == obj.spec.include
@@ -510,7 +550,11 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
 }
 
 impl GitRepositoryReconciler {
-    /// Verifies the commit signature when `spec.verify` is set (mode HEAD).
+    /// Verifies the signatures `spec.verify` asks for (modes HEAD, Tag, TagAndHEAD),
+    /// with upstream's conditions: `SourceVerified=False` with reason
+    /// `InvalidCommitSignature`, `InvalidTagSignature`, `InvalidGitObject` (unsigned
+    /// tag), `InvalidVerificationMode` (stalled: Tag mode without a tag reference) or
+    /// `VerificationError` (secret unreadable); `SourceVerified=True` naming the keys.
     async fn reconcile_verify(
         &self,
         obj: &GitRepository,
@@ -518,45 +562,28 @@ impl GitRepositoryReconciler {
         rt: &Runtime,
         commit: &git::Commit,
     ) -> Result<(), ReconcileError> {
-        use flux_api::source::GitVerificationMode;
+        use crate::verify::{ObjectKind, TrustedKeys, verify_signature};
         let generation = obj.metadata.generation.unwrap_or(0);
         let Some(verify) = obj.spec.verify.as_ref() else {
             conditions::delete(conds(status), types::SOURCE_VERIFIED);
             status.source_verification_mode = None;
             return Ok(());
         };
-        let fail = |status: &mut GitRepositoryStatus, message: String| {
+        let fail = |status: &mut GitRepositoryStatus, reason: &str, message: String| {
             conditions::mark_false(
                 conds(status),
                 types::SOURCE_VERIFIED,
-                reasons::VERIFICATION_ERROR,
+                reason,
                 &message,
                 generation,
                 now(),
             );
             message
         };
-        let mode = verify.mode.unwrap_or_default();
-        let (check_tag, check_head, mode_name) = match mode {
-            GitVerificationMode::Head | GitVerificationMode::LowercaseHead => (false, true, "HEAD"),
-            GitVerificationMode::Tag => (true, false, "Tag"),
-            GitVerificationMode::TagAndHEAD => (true, true, "TagAndHEAD"),
-        };
-        if check_tag && commit.tag_object.is_none() {
-            let message = fail(
-                status,
-                format!(
-                    "cannot verify tag object's signature if a tag reference is not specified (mode {mode_name})"
-                ),
-            );
-            return Err(ReconcileError::stalled(
-                reasons::VERIFICATION_ERROR,
-                message,
-            ));
-        }
+        let (check_tag, check_head, mode_name) = verification_mode(verify.mode);
         let ns = obj.namespace().unwrap_or_default();
         let secrets: Api<Secret> = Api::namespaced(rt.client.clone(), &ns);
-        let keys: BTreeMap<String, Vec<u8>> = match secrets.get(&verify.secret_ref.name).await {
+        let data: BTreeMap<String, Vec<u8>> = match secrets.get(&verify.secret_ref.name).await {
             Ok(s) => s
                 .data
                 .unwrap_or_default()
@@ -566,8 +593,9 @@ impl GitRepositoryReconciler {
             Err(e) => {
                 let message = fail(
                     status,
+                    reasons::VERIFICATION_ERROR,
                     format!(
-                        "PGP public keys secret error: failed to get secret '{ns}/{}': {}",
+                        "public keys secret error: failed to get secret '{ns}/{}': {}",
                         verify.secret_ref.name,
                         kube_error_text(&e)
                     ),
@@ -575,48 +603,86 @@ impl GitRepositoryReconciler {
                 return Err(ReconcileError::retry(reasons::VERIFICATION_ERROR, message));
             }
         };
-        let (hash, signature) = (commit.hash.clone(), commit.signature.clone());
-        let tag = commit.tag_object.clone().unwrap_or_default();
-        let tag_signature = commit.tag_signature.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            if check_tag {
-                crate::verify::verify_commit(&tag, tag_signature.as_ref(), &keys)?;
-            }
-            if check_head {
-                crate::verify::verify_commit(&hash, signature.as_ref(), &keys)?;
-            }
-            Ok::<(), crate::verify::VerifyError>(())
-        })
-        .await;
-        match result {
-            Ok(Ok(())) => {
-                conditions::mark_true(
-                    conds(status),
-                    types::SOURCE_VERIFIED,
-                    reasons::SUCCEEDED,
-                    &if check_tag && !check_head {
-                        format!(
-                            "verified signature of tag '{}'",
-                            commit.reference.trim_start_matches("refs/tags/")
-                        )
-                    } else {
-                        format!("verified signature of commit '{}'", commit.hash)
-                    },
-                    generation,
-                    now(),
+        let keys = TrustedKeys::from_secret_data(&data);
+        let mut message = String::new();
+        if check_tag {
+            let Some(tag) = commit.referencing_tag.as_ref() else {
+                let message = fail(
+                    status,
+                    INVALID_VERIFICATION_MODE,
+                    "cannot verify tag object's signature if a tag reference is not specified"
+                        .to_string(),
                 );
-                status.source_verification_mode = Some(mode_name.to_string());
-                Ok(())
-            }
-            Ok(Err(e)) => {
-                let message = fail(status, e.to_string());
-                Err(ReconcileError::retry(reasons::VERIFICATION_ERROR, message))
-            }
-            Err(join) => {
-                let message = fail(status, format!("verification panicked: {join}"));
-                Err(ReconcileError::retry(reasons::VERIFICATION_ERROR, message))
+                return Err(ReconcileError::stalled(INVALID_VERIFICATION_MODE, message));
+            };
+            let Some((signature, payload)) = tag.signature.as_ref() else {
+                let message = fail(
+                    status,
+                    INVALID_GIT_OBJECT,
+                    format!(
+                        "cannot verify signature of tag '{}' since it is not signed",
+                        tag.display()
+                    ),
+                );
+                return Err(ReconcileError::retry(INVALID_GIT_OBJECT, message));
+            };
+            match verify_signature(ObjectKind::Tag, signature, payload, &keys) {
+                Ok(signer) => message.push_str(&format!(
+                    "verified signature of\n\t- tag '{}' with key '{signer}'",
+                    tag.display()
+                )),
+                Err(e) => {
+                    let message = fail(
+                        status,
+                        INVALID_TAG_SIGNATURE,
+                        format!(
+                            "signature verification of tag '{}' failed: {e}",
+                            tag.display()
+                        ),
+                    );
+                    return Err(ReconcileError::retry(INVALID_TAG_SIGNATURE, message));
+                }
             }
         }
+        if check_head {
+            let (signature, payload) = commit
+                .signature
+                .as_ref()
+                .map(|(s, p)| (s.as_str(), p.as_slice()))
+                .unwrap_or(("", &[]));
+            match verify_signature(ObjectKind::Commit, signature, payload, &keys) {
+                Ok(signer) => {
+                    if message.is_empty() {
+                        message.push_str("verified signature of");
+                    }
+                    message.push_str(&format!(
+                        "\n\t- commit '{}' with key '{signer}'",
+                        commit.hash
+                    ));
+                }
+                Err(e) => {
+                    let message = fail(
+                        status,
+                        INVALID_COMMIT_SIGNATURE,
+                        format!(
+                            "signature verification of commit '{}' failed: {e}",
+                            commit.hash
+                        ),
+                    );
+                    return Err(ReconcileError::retry(INVALID_COMMIT_SIGNATURE, message));
+                }
+            }
+        }
+        conditions::mark_true(
+            conds(status),
+            types::SOURCE_VERIFIED,
+            reasons::SUCCEEDED,
+            &message,
+            generation,
+            now(),
+        );
+        status.source_verification_mode = Some(mode_name.to_string());
+        Ok(())
     }
 
     /// Include step: copies each included GitRepository's artifact (`fromPath`) into
