@@ -60,6 +60,8 @@ pub struct Api {
     pub server_address: parking_lot::RwLock<String>,
     /// The OpenAPI documents for a registry generation.
     openapi: parking_lot::Mutex<Option<(u64, Arc<crate::openapi::Index>)>>,
+    /// Paged lists in progress: the snapshot each continue token reads from.
+    pub(crate) list_snapshots: crate::verbs::ListSnapshots,
 }
 
 impl Api {
@@ -70,6 +72,7 @@ impl Api {
             body_limit: DEFAULT_BODY_LIMIT,
             server_address: parking_lot::RwLock::new("127.0.0.1:6443".into()),
             openapi: parking_lot::Mutex::new(None),
+            list_snapshots: crate::verbs::ListSnapshots::default(),
         };
         api.bootstrap()?;
         Ok(api)
@@ -246,10 +249,64 @@ pub fn error_response(err: &ApiError) -> Response {
 }
 
 async fn handle(api: Arc<Api>, req: Request) -> Response {
-    match dispatch(api, req).await {
+    let gzip = accepts_gzip(&req);
+    let resp = match dispatch(api, req).await {
         Ok(resp) => resp,
         Err(err) => error_response(&err),
+    };
+    if gzip {
+        gzip_response(resp).await
+    } else {
+        resp
     }
+}
+
+/// Responses at least this large are gzip-compressed for clients that accept it (the
+/// apiserver's threshold); smaller ones and streams (watch) are sent as they are.
+pub const GZIP_THRESHOLD_BYTES: u64 = 128 * 1024;
+
+fn accepts_gzip(req: &Request) -> bool {
+    header_str(req, header::ACCEPT_ENCODING).is_some_and(|v| {
+        v.split(',').any(|part| {
+            let mut pieces = part.split(';').map(str::trim);
+            let coding = pieces.next().unwrap_or("");
+            let refused = pieces.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            coding.eq_ignore_ascii_case("gzip") && !refused
+        })
+    })
+}
+
+async fn gzip_response(resp: Response) -> Response {
+    use std::io::Write;
+    let exact = axum::body::HttpBody::size_hint(resp.body()).exact();
+    let large = exact.is_some_and(|n| n >= GZIP_THRESHOLD_BYTES);
+    if !large || resp.headers().contains_key(header::CONTENT_ENCODING) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return error_response(&ApiError::internal("reading a response body failed"));
+    };
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::fast(),
+    );
+    let compressed = match encoder.write_all(&bytes).and_then(|()| encoder.finish()) {
+        Ok(c) => c,
+        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    parts
+        .headers
+        .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    Response::from_parts(parts, Body::from(compressed))
 }
 
 fn header_str(req: &Request, name: header::HeaderName) -> Option<&str> {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use crate::crd;
@@ -355,18 +356,45 @@ fn scale_of(obj: &Value) -> Value {
     })
 }
 
-fn encode_continue(ns: &str, name: &str) -> String {
-    let raw = format!("{ns}\u{0}{name}");
-    raw.bytes().map(|b| format!("{b:02x}")).collect()
+/// Where a continue token resumes: the list's resourceVersion (upstream: the RV of the
+/// first page, so every page shows one snapshot) and the last key returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ContinueToken {
+    rv: Option<u64>,
+    after: (String, String),
 }
 
-fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
+fn encode_continue(rv: u64, ns: &str, name: &str) -> String {
+    let doc = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{ns}\u{0}{name}")});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(doc.to_string())
+}
+
+fn decode_continue(token: &str) -> Result<ContinueToken, ApiError> {
     let bad = || {
         ApiError::bad_request(
             "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
         )
     };
-    if !token.is_ascii() || !token.len().is_multiple_of(2) {
+    if !token.is_ascii() {
+        return Err(bad());
+    }
+    // The current form: base64 of {"v","rv","start"}.
+    if let Ok(raw) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token)
+        && let Ok(doc) = serde_json::from_slice::<Value>(&raw)
+    {
+        if doc.get("v").and_then(Value::as_str) != Some("meta.k8s.io/v1") {
+            return Err(bad());
+        }
+        let rv = doc.get("rv").and_then(Value::as_u64).ok_or_else(bad)?;
+        let start = doc.get("start").and_then(Value::as_str).ok_or_else(bad)?;
+        let (ns, name) = start.split_once('\u{0}').ok_or_else(bad)?;
+        return Ok(ContinueToken {
+            rv: Some(rv),
+            after: (ns.to_string(), name.to_string()),
+        });
+    }
+    // The older form: hex of "ns\0name" (no snapshot).
+    if !token.len().is_multiple_of(2) {
         return Err(bad());
     }
     let hex = |c: u8| (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok());
@@ -380,13 +408,57 @@ fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
         .collect();
     let text = String::from_utf8(bytes.ok_or_else(bad)?).map_err(|_| bad())?;
     let (ns, name) = text.split_once('\u{0}').ok_or_else(bad)?;
-    Ok((ns.to_string(), name.to_string()))
+    Ok(ContinueToken {
+        rv: None,
+        after: (ns.to_string(), name.to_string()),
+    })
+}
+
+/// What identifies one paged list: resource, namespace, selectors and the snapshot's RV.
+type SnapshotKey = (String, Option<String>, String, String, u64);
+
+/// The objects of paged lists in progress, kept so later pages read the state of the
+/// first page (upstream reads etcd at the first page's RV). Snapshots are dropped after
+/// [`SNAPSHOT_TTL`] or when more than [`MAX_SNAPSHOTS`] are held; a token whose snapshot
+/// is gone gets 410 Expired, as a compacted RV does upstream.
+#[derive(Default)]
+pub struct ListSnapshots {
+    entries: parking_lot::Mutex<Vec<SnapshotEntry>>,
+}
+
+/// One kept snapshot: its key, when it was taken, the objects.
+type SnapshotEntry = (SnapshotKey, std::time::Instant, Arc<Vec<Arc<Value>>>);
+
+const MAX_SNAPSHOTS: usize = 64;
+const SNAPSHOT_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl ListSnapshots {
+    fn get(&self, key: &SnapshotKey) -> Option<Arc<Vec<Arc<Value>>>> {
+        let mut entries = self.entries.lock();
+        entries.retain(|(_, at, _)| at.elapsed() < SNAPSHOT_TTL);
+        entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, items)| items.clone())
+    }
+    fn put(&self, key: SnapshotKey, items: Arc<Vec<Arc<Value>>>) {
+        let mut entries = self.entries.lock();
+        entries.retain(|(k, at, _)| at.elapsed() < SNAPSHOT_TTL && *k != key);
+        if entries.len() >= MAX_SNAPSHOTS {
+            entries.remove(0);
+        }
+        entries.push((key, std::time::Instant::now(), items));
+    }
 }
 
 /// The matching objects of a list request (one page) and its list metadata.
 pub struct ListPage {
     pub items: Vec<Arc<Value>>,
     pub metadata: Value,
+}
+
+fn obj_key(obj: &Value) -> (&str, &str) {
+    (meta_str(obj, "namespace"), meta_str(obj, "name"))
 }
 
 pub fn list_page(
@@ -416,34 +488,122 @@ pub fn list_page(
             ));
         }
     }
-    let after = q
+    let token = q
         .continue_token
         .as_deref()
         .map(decode_continue)
         .transpose()?;
     let ns_filter = if def.namespaced { ns } else { None };
-    let limit = q.limit.unwrap_or(usize::MAX);
-    let page = api.store.list_page(
-        &def.storage_resource(),
-        ns_filter,
-        after.as_ref(),
-        limit,
-        |obj| labels.matches(obj) && fields.matches(obj),
-    );
-    let mut metadata = json!({"resourceVersion": page.rv.to_string()});
-    if page.remaining > 0
-        && let Some(last) = page.items.last()
+    let snapshot_key = |rv: u64| -> SnapshotKey {
+        (
+            def.storage_resource(),
+            ns_filter.map(str::to_string),
+            q.label_selector.clone(),
+            q.field_selector.clone(),
+            rv,
+        )
+    };
+    let limit = q.limit.filter(|l| *l > 0);
+    // Later pages of a snapshot.
+    if let Some(ContinueToken {
+        rv: Some(rv),
+        after,
+    }) = &token
     {
-        metadata["continue"] = json!(encode_continue(
-            meta_str(last, "namespace"),
-            meta_str(last, "name")
+        let snapshot = match api.list_snapshots.get(&snapshot_key(*rv)) {
+            Some(items) => items,
+            None if *rv == current => {
+                let page = api.store.list_page(
+                    &def.storage_resource(),
+                    ns_filter,
+                    None,
+                    usize::MAX,
+                    |obj| labels.matches(obj) && fields.matches(obj),
+                );
+                Arc::new(page.items)
+            }
+            None => {
+                return Err(ApiError::new(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                ));
+            }
+        };
+        let start = snapshot.partition_point(|o| {
+            let (n, m) = obj_key(o);
+            (n, m) <= (after.0.as_str(), after.1.as_str())
+        });
+        return Ok(snapshot_page(
+            api,
+            &snapshot,
+            start,
+            limit,
+            *rv,
+            snapshot_key(*rv),
         ));
-        metadata["remainingItemCount"] = json!(page.remaining);
     }
-    Ok(ListPage {
-        items: page.items,
-        metadata,
-    })
+    let after = token.map(|t| t.after);
+    match limit {
+        None => {
+            let page = api.store.list_page(
+                &def.storage_resource(),
+                ns_filter,
+                after.as_ref(),
+                usize::MAX,
+                |obj| labels.matches(obj) && fields.matches(obj),
+            );
+            Ok(ListPage {
+                items: page.items,
+                metadata: json!({"resourceVersion": page.rv.to_string()}),
+            })
+        }
+        Some(_) => {
+            // The first page: take the whole matching set at one RV and page through it.
+            let page = api.store.list_page(
+                &def.storage_resource(),
+                ns_filter,
+                after.as_ref(),
+                usize::MAX,
+                |obj| labels.matches(obj) && fields.matches(obj),
+            );
+            let rv = page.rv;
+            let snapshot = Arc::new(page.items);
+            Ok(snapshot_page(
+                api,
+                &snapshot,
+                0,
+                limit,
+                rv,
+                snapshot_key(rv),
+            ))
+        }
+    }
+}
+
+/// One page of a snapshot from `start`; the snapshot is kept when more pages follow.
+fn snapshot_page(
+    api: &Api,
+    snapshot: &Arc<Vec<Arc<Value>>>,
+    start: usize,
+    limit: Option<usize>,
+    rv: u64,
+    key: SnapshotKey,
+) -> ListPage {
+    let rest = snapshot.get(start..).unwrap_or(&[]);
+    let take = limit.unwrap_or(usize::MAX).min(rest.len());
+    let items: Vec<Arc<Value>> = rest[..take].to_vec();
+    let remaining = rest.len() - take;
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if remaining > 0
+        && let Some(last) = items.last()
+    {
+        let (n, m) = obj_key(last);
+        metadata["continue"] = json!(encode_continue(rv, n, m));
+        metadata["remainingItemCount"] = json!(remaining);
+        api.list_snapshots.put(key, snapshot.clone());
+    }
+    ListPage { items, metadata }
 }
 
 pub fn list(api: &Api, def: &ResourceDef, ns: Option<&str>, q: &Query) -> Result<Answer, ApiError> {

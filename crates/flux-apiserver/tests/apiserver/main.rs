@@ -13,6 +13,7 @@ mod kubectl;
 mod python_client;
 mod simulator;
 mod ssa;
+mod wire;
 
 use flux_apiserver::ApiServer;
 
