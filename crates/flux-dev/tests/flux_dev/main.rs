@@ -1,6 +1,6 @@
-//! Integration tests of flux-dev (embedded API server + in-process controllers).
+//! Integration tests of flux-dev: the bundled examples/ tree copied into a temporary Git
+//! repository, reconciled by the embedded API server and the in-process controllers.
 
-#[test]
-fn crate_links() {
-    assert_eq!(env!("CARGO_PKG_NAME"), "flux-dev");
-}
+mod fixtures;
+mod live;
+mod once;
