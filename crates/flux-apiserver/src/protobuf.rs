@@ -24,6 +24,8 @@ enum Kind {
     MapQuantity,
     IntOrString,
     Time,
+    /// An embedded Go struct (`json:",inline"`): its fields land in the parent object.
+    Inline(&'static [F]),
 }
 
 /// One field: number, JSON name, kind.
@@ -39,7 +41,16 @@ const OBJECT_META: &[F] = &[
     (8, "creationTimestamp", Kind::Time),
     (11, "labels", Kind::MapStr),
     (12, "annotations", Kind::MapStr),
+    (13, "ownerReferences", Kind::RepMsg(OWNER_REFERENCE)),
     (14, "finalizers", Kind::RepStr),
+];
+const OWNER_REFERENCE: &[F] = &[
+    (1, "kind", Kind::Str),
+    (3, "name", Kind::Str),
+    (4, "uid", Kind::Str),
+    (5, "apiVersion", Kind::Str),
+    (6, "controller", Kind::Bool),
+    (7, "blockOwnerDeletion", Kind::Bool),
 ];
 const CONFIG_MAP: &[F] = &[
     (1, "metadata", Kind::Msg(OBJECT_META)),
@@ -159,6 +170,179 @@ const SSAR: &[F] = &[
 ];
 const SELF_SUBJECT_REVIEW: &[F] = &[(1, "metadata", Kind::Msg(OBJECT_META))];
 
+const POD: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "spec", Kind::Msg(POD_SPEC)),
+];
+const SERVICE_PORT: &[F] = &[
+    (1, "name", Kind::Str),
+    (2, "protocol", Kind::Str),
+    (6, "appProtocol", Kind::Str),
+    (3, "port", Kind::Int),
+    (4, "targetPort", Kind::IntOrString),
+    (5, "nodePort", Kind::Int),
+];
+const SERVICE_SPEC: &[F] = &[
+    (1, "ports", Kind::RepMsg(SERVICE_PORT)),
+    (2, "selector", Kind::MapStr),
+    (3, "clusterIP", Kind::Str),
+    (18, "clusterIPs", Kind::RepStr),
+    (4, "type", Kind::Str),
+    (5, "externalIPs", Kind::RepStr),
+    (7, "sessionAffinity", Kind::Str),
+    (8, "loadBalancerIP", Kind::Str),
+    (9, "loadBalancerSourceRanges", Kind::RepStr),
+    (10, "externalName", Kind::Str),
+    (11, "externalTrafficPolicy", Kind::Str),
+    (12, "healthCheckNodePort", Kind::Int),
+    (13, "publishNotReadyAddresses", Kind::Bool),
+    (19, "ipFamilies", Kind::RepStr),
+    (17, "ipFamilyPolicy", Kind::Str),
+    (20, "allocateLoadBalancerNodePorts", Kind::Bool),
+    (21, "loadBalancerClass", Kind::Str),
+    (22, "internalTrafficPolicy", Kind::Str),
+    (23, "trafficDistribution", Kind::Str),
+];
+const SERVICE: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "spec", Kind::Msg(SERVICE_SPEC)),
+];
+const SCOPED_REQUIREMENT: &[F] = &[
+    (1, "scopeName", Kind::Str),
+    (2, "operator", Kind::Str),
+    (3, "values", Kind::RepStr),
+];
+const SCOPE_SELECTOR: &[F] = &[(1, "matchExpressions", Kind::RepMsg(SCOPED_REQUIREMENT))];
+const RESOURCE_QUOTA_SPEC: &[F] = &[
+    (1, "hard", Kind::MapQuantity),
+    (2, "scopes", Kind::RepStr),
+    (3, "scopeSelector", Kind::Msg(SCOPE_SELECTOR)),
+];
+const RESOURCE_QUOTA: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "spec", Kind::Msg(RESOURCE_QUOTA_SPEC)),
+];
+const JOB_SPEC: &[F] = &[
+    (1, "parallelism", Kind::Int),
+    (2, "completions", Kind::Int),
+    (3, "activeDeadlineSeconds", Kind::Int),
+    (7, "backoffLimit", Kind::Int),
+    (12, "backoffLimitPerIndex", Kind::Int),
+    (13, "maxFailedIndexes", Kind::Int),
+    (4, "selector", Kind::Msg(LABEL_SELECTOR)),
+    (5, "manualSelector", Kind::Bool),
+    (6, "template", Kind::Msg(POD_TEMPLATE)),
+    (8, "ttlSecondsAfterFinished", Kind::Int),
+    (9, "completionMode", Kind::Str),
+    (10, "suspend", Kind::Bool),
+    (14, "podReplacementPolicy", Kind::Str),
+    (15, "managedBy", Kind::Str),
+];
+const JOB: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "spec", Kind::Msg(JOB_SPEC)),
+];
+const JOB_TEMPLATE: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "spec", Kind::Msg(JOB_SPEC)),
+];
+const CRON_JOB_SPEC: &[F] = &[
+    (1, "schedule", Kind::Str),
+    (8, "timeZone", Kind::Str),
+    (2, "startingDeadlineSeconds", Kind::Int),
+    (3, "concurrencyPolicy", Kind::Str),
+    (4, "suspend", Kind::Bool),
+    (5, "jobTemplate", Kind::Msg(JOB_TEMPLATE)),
+    (6, "successfulJobsHistoryLimit", Kind::Int),
+    (7, "failedJobsHistoryLimit", Kind::Int),
+];
+const CRON_JOB: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "spec", Kind::Msg(CRON_JOB_SPEC)),
+];
+const POLICY_RULE: &[F] = &[
+    (1, "verbs", Kind::RepStr),
+    (2, "apiGroups", Kind::RepStr),
+    (3, "resources", Kind::RepStr),
+    (4, "resourceNames", Kind::RepStr),
+    (5, "nonResourceURLs", Kind::RepStr),
+];
+const AGGREGATION_RULE: &[F] = &[(1, "clusterRoleSelectors", Kind::RepMsg(LABEL_SELECTOR))];
+const ROLE: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "rules", Kind::RepMsg(POLICY_RULE)),
+    (3, "aggregationRule", Kind::Msg(AGGREGATION_RULE)),
+];
+const ROLE_REF: &[F] = &[
+    (1, "apiGroup", Kind::Str),
+    (2, "kind", Kind::Str),
+    (3, "name", Kind::Str),
+];
+const SUBJECT: &[F] = &[
+    (1, "kind", Kind::Str),
+    (2, "apiGroup", Kind::Str),
+    (3, "name", Kind::Str),
+    (4, "namespace", Kind::Str),
+];
+const ROLE_BINDING: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "subjects", Kind::RepMsg(SUBJECT)),
+    (3, "roleRef", Kind::Msg(ROLE_REF)),
+];
+const PDB_SPEC: &[F] = &[
+    (1, "minAvailable", Kind::IntOrString),
+    (2, "selector", Kind::Msg(LABEL_SELECTOR)),
+    (3, "maxUnavailable", Kind::IntOrString),
+    (4, "unhealthyPodEvictionPolicy", Kind::Str),
+];
+const PDB: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "spec", Kind::Msg(PDB_SPEC)),
+];
+const PRIORITY_CLASS: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "value", Kind::Int),
+    (3, "globalDefault", Kind::Bool),
+    (4, "description", Kind::Str),
+    (5, "preemptionPolicy", Kind::Str),
+];
+const SERVICE_BACKEND_PORT: &[F] = &[(1, "name", Kind::Str), (2, "number", Kind::Int)];
+const INGRESS_SERVICE_BACKEND: &[F] = &[
+    (1, "name", Kind::Str),
+    (2, "port", Kind::Msg(SERVICE_BACKEND_PORT)),
+];
+const TYPED_LOCAL_REF: &[F] = &[
+    (1, "apiGroup", Kind::Str),
+    (2, "kind", Kind::Str),
+    (3, "name", Kind::Str),
+];
+const INGRESS_BACKEND: &[F] = &[
+    (4, "service", Kind::Msg(INGRESS_SERVICE_BACKEND)),
+    (3, "resource", Kind::Msg(TYPED_LOCAL_REF)),
+];
+const HTTP_INGRESS_PATH: &[F] = &[
+    (1, "path", Kind::Str),
+    (3, "pathType", Kind::Str),
+    (2, "backend", Kind::Msg(INGRESS_BACKEND)),
+];
+const HTTP_INGRESS_RULE_VALUE: &[F] = &[(1, "paths", Kind::RepMsg(HTTP_INGRESS_PATH))];
+const INGRESS_RULE_VALUE: &[F] = &[(1, "http", Kind::Msg(HTTP_INGRESS_RULE_VALUE))];
+const INGRESS_RULE: &[F] = &[
+    (1, "host", Kind::Str),
+    (2, "ingressRuleValue", Kind::Inline(INGRESS_RULE_VALUE)),
+];
+const INGRESS_TLS: &[F] = &[(1, "hosts", Kind::RepStr), (2, "secretName", Kind::Str)];
+const INGRESS_SPEC: &[F] = &[
+    (4, "ingressClassName", Kind::Str),
+    (1, "defaultBackend", Kind::Msg(INGRESS_BACKEND)),
+    (2, "tls", Kind::RepMsg(INGRESS_TLS)),
+    (3, "rules", Kind::RepMsg(INGRESS_RULE)),
+];
+const INGRESS: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META)),
+    (2, "spec", Kind::Msg(INGRESS_SPEC)),
+];
+
 fn message_for(api_version: &str, kind: &str) -> Option<&'static [F]> {
     Some(match (api_version, kind) {
         ("v1", "ConfigMap") => CONFIG_MAP,
@@ -166,6 +350,16 @@ fn message_for(api_version: &str, kind: &str) -> Option<&'static [F]> {
         ("v1", "Namespace") => NAMESPACE,
         ("v1", "ServiceAccount") => SERVICE_ACCOUNT,
         ("apps/v1", "Deployment") => DEPLOYMENT,
+        ("v1", "Pod") => POD,
+        ("v1", "Service") => SERVICE,
+        ("v1", "ResourceQuota") => RESOURCE_QUOTA,
+        ("batch/v1", "Job") => JOB,
+        ("batch/v1", "CronJob") => CRON_JOB,
+        ("rbac.authorization.k8s.io/v1", "Role" | "ClusterRole") => ROLE,
+        ("rbac.authorization.k8s.io/v1", "RoleBinding" | "ClusterRoleBinding") => ROLE_BINDING,
+        ("policy/v1", "PodDisruptionBudget") => PDB,
+        ("scheduling.k8s.io/v1", "PriorityClass") => PRIORITY_CLASS,
+        ("networking.k8s.io/v1", "Ingress") => INGRESS,
         ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => SSAR,
         ("authentication.k8s.io/v1", "SelfSubjectReview") => SELF_SUBJECT_REVIEW,
         _ => return None,
@@ -283,6 +477,9 @@ fn decode_message(buf: &[u8], fields: &'static [F]) -> Result<Map<String, Value>
             (Kind::Bool, Field::Varint(v)) => {
                 out.insert(name, json!(v != 0));
             }
+            (Kind::Inline(sub), Field::Bytes(b)) => {
+                out.extend(decode_message(b, sub)?);
+            }
             (Kind::Msg(sub), Field::Bytes(b)) => {
                 let m = decode_message(b, sub)?;
                 if !m.is_empty() || matches!(name.as_str(), "spec" | "resources") {
@@ -381,7 +578,7 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
         ApiError::unsupported_media_type(
             "application/vnd.kubernetes.protobuf",
             &format!(
-                "application/json, application/yaml (protobuf bodies are decoded only for Namespace, ConfigMap, Secret, ServiceAccount, Deployment and access reviews, not {kind} {api_version})"
+                "application/json, application/yaml (protobuf bodies are decoded only for the kinds kubectl's typed clients create, not {kind} {api_version})"
             ),
         )
     })?;

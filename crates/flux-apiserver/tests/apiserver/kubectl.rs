@@ -822,3 +822,182 @@ roleRef:
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_typed_creates_of_other_kinds_send_protobuf() -> anyhow::Result<()> {
+    let Some((_server, k)) = setup().await? else {
+        return Ok(());
+    };
+    k.ok(&["create", "namespace", "demo"]).await?;
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "create",
+                "service",
+                "clusterip",
+                "web",
+                "-n",
+                "demo",
+                "--tcp=80:8080",
+            ],
+            "service/web created",
+        ),
+        (
+            &[
+                "create",
+                "job",
+                "once",
+                "-n",
+                "demo",
+                "--image=busybox",
+                "--",
+                "true",
+            ],
+            "job.batch/once created",
+        ),
+        (
+            &[
+                "create",
+                "cronjob",
+                "nightly",
+                "-n",
+                "demo",
+                "--image=busybox",
+                "--schedule=0 3 * * *",
+            ],
+            "cronjob.batch/nightly created",
+        ),
+        (
+            &[
+                "create",
+                "role",
+                "reader",
+                "-n",
+                "demo",
+                "--verb=get,list",
+                "--resource=pods",
+            ],
+            "role.rbac.authorization.k8s.io/reader created",
+        ),
+        (
+            &[
+                "create",
+                "rolebinding",
+                "read",
+                "-n",
+                "demo",
+                "--role=reader",
+                "--user=alice",
+            ],
+            "rolebinding.rbac.authorization.k8s.io/read created",
+        ),
+        (
+            &[
+                "create",
+                "clusterrole",
+                "watcher",
+                "--verb=watch",
+                "--resource=configmaps",
+            ],
+            "clusterrole.rbac.authorization.k8s.io/watcher created",
+        ),
+        (
+            &[
+                "create",
+                "clusterrolebinding",
+                "watch",
+                "--clusterrole=watcher",
+                "--group=ops",
+            ],
+            "clusterrolebinding.rbac.authorization.k8s.io/watch created",
+        ),
+        (
+            &["create", "quota", "q", "-n", "demo", "--hard=pods=10"],
+            "resourcequota/q created",
+        ),
+        (
+            &[
+                "create",
+                "pdb",
+                "p",
+                "-n",
+                "demo",
+                "--selector=app=web",
+                "--min-available=1",
+            ],
+            "poddisruptionbudget.policy/p created",
+        ),
+        (
+            &["create", "priorityclass", "high", "--value=1000"],
+            "priorityclass.scheduling.k8s.io/high created",
+        ),
+        (
+            &[
+                "create",
+                "ingress",
+                "ing",
+                "-n",
+                "demo",
+                "--rule=example.com/api*=web:80",
+            ],
+            "ingress.networking.k8s.io/ing created",
+        ),
+    ];
+    for (args, printed) in cases {
+        assert_eq!(k.ok(args).await?.trim(), *printed, "{args:?}");
+    }
+    let get = |args: &'static [&'static str]| {
+        let k = &k;
+        async move {
+            let text = k.ok(args).await?;
+            Ok::<serde_json::Value, anyhow::Error>(serde_json::from_str(&text)?)
+        }
+    };
+    let svc = get(&["get", "svc", "web", "-n", "demo", "-o", "json"]).await?;
+    assert_eq!(svc["spec"]["ports"][0]["port"], 80);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+    let job = get(&["get", "job", "once", "-n", "demo", "-o", "json"]).await?;
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["image"],
+        "busybox"
+    );
+    let cron = get(&["get", "cronjob", "nightly", "-n", "demo", "-o", "json"]).await?;
+    assert_eq!(cron["spec"]["schedule"], "0 3 * * *");
+    let role = get(&["get", "role", "reader", "-n", "demo", "-o", "json"]).await?;
+    assert_eq!(
+        role["rules"][0]["verbs"],
+        serde_json::json!(["get", "list"])
+    );
+    let rb = get(&["get", "rolebinding", "read", "-n", "demo", "-o", "json"]).await?;
+    assert_eq!(rb["roleRef"]["name"], "reader");
+    assert_eq!(rb["subjects"][0]["name"], "alice");
+    let quota = get(&["get", "quota", "q", "-n", "demo", "-o", "json"]).await?;
+    assert_eq!(quota["spec"]["hard"]["pods"], "10");
+    let pdb = get(&["get", "pdb", "p", "-n", "demo", "-o", "json"]).await?;
+    assert_eq!(pdb["spec"]["minAvailable"], 1);
+    let pc = get(&["get", "priorityclass", "high", "-o", "json"]).await?;
+    assert_eq!(pc["value"], 1000);
+    let ing = get(&["get", "ingress", "ing", "-n", "demo", "-o", "json"]).await?;
+    assert_eq!(ing["spec"]["rules"][0]["host"], "example.com");
+    assert_eq!(
+        ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"],
+        80
+    );
+    // `create job --from=cronjob/…` reads the CronJob, then sends the Job with an owner.
+    assert_eq!(
+        k.ok(&[
+            "create",
+            "job",
+            "manual",
+            "-n",
+            "demo",
+            "--from=cronjob/nightly"
+        ])
+        .await?
+        .trim(),
+        "job.batch/manual created"
+    );
+    let manual = get(&["get", "job", "manual", "-n", "demo", "-o", "json"]).await?;
+    assert_eq!(manual["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+    Ok(())
+}
