@@ -89,6 +89,41 @@ fn managed_for_update(old: Option<&Value>, new: &Value, sub: Option<&str>) -> Ma
     }
 }
 
+/// The object a create starts from, as upstream's field manager sees it: the zero value of
+/// the kind's Go type, in which non-pointer struct fields (a Deployment's `spec`,
+/// `spec.template`, `spec.strategy`, …) already exist. The creator's Update entry therefore
+/// has no `"."` for them, as upstream; maps, pointer structs and list items still get one.
+/// Custom resources start from nothing (upstream: an empty unstructured object).
+pub fn zero_value(def: &ResourceDef) -> Value {
+    // `containers` has no omitempty: the zero PodSpec holds it (as null), so the list
+    // itself is not "added".
+    let template = || json!({"metadata": {}, "spec": {"containers": []}});
+    let spec = match (def.group.as_str(), def.kind.as_str()) {
+        ("apps", "Deployment") => json!({"template": template(), "strategy": {}}),
+        ("apps", "StatefulSet" | "DaemonSet") => {
+            json!({"template": template(), "updateStrategy": {}})
+        }
+        ("apps", "ReplicaSet") | ("batch", "Job") | ("", "ReplicationController") => {
+            json!({"template": template()})
+        }
+        ("batch", "CronJob") => json!({"jobTemplate": {"metadata": {},
+            "spec": {"template": template()}}}),
+        ("", "PersistentVolumeClaim") => json!({"resources": {}}),
+        ("autoscaling", "HorizontalPodAutoscaler") => json!({"scaleTargetRef": {}}),
+        ("networking.k8s.io", "NetworkPolicy") => json!({"podSelector": {}}),
+        ("", "Pod") => json!({"containers": []}),
+        (
+            "",
+            "Service" | "Namespace" | "PersistentVolume" | "Node" | "ResourceQuota" | "LimitRange",
+        )
+        | ("networking.k8s.io", "Ingress")
+        | ("policy", "PodDisruptionBudget")
+        | ("coordination.k8s.io", "Lease") => json!({}),
+        _ => return Value::Null,
+    };
+    json!({"metadata": {}, "spec": spec, "status": {}})
+}
+
 /// Record an Update by the request's manager: `new` gets the managedFields that follow
 /// from the managedFields it carries (see [`managed_for_update`]) or else from `old`
 /// (absent for a create). If the old entries are unreadable they are dropped.
@@ -109,7 +144,10 @@ pub fn record_update(
         time: Some(&now),
     };
     let managed = managed_for_update(old, new, sub);
-    let live = old.cloned().unwrap_or(Value::Null);
+    let live = match old {
+        Some(o) => o.clone(),
+        None => zero_value(def),
+    };
     let result = with_schema(def, |schema| {
         structured::update(&live, new, &managed, &who, schema)
     });
@@ -199,4 +237,45 @@ pub fn require_manager(q: &Query) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::Registry;
+
+    fn fields_of(obj: &Value, manager: &str) -> Value {
+        obj.pointer("/metadata/managedFields")
+            .and_then(Value::as_array)
+            .and_then(|l| l.iter().find(|e| e["manager"] == manager))
+            .map(|e| e["fieldsV1"].clone())
+            .unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn create_of_a_builtin_has_no_dot_for_plain_structs() {
+        let registry = Registry::new();
+        let Some(def) = registry.get("apps", "v1", "deployments") else {
+            panic!("deployments are served");
+        };
+        let mut obj = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "labels": {"app": "d"}},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d"}},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%"}},
+                "template": {"metadata": {"labels": {"app": "d"}},
+                    "spec": {"containers": [{"name": "c", "image": "x"}]}}}});
+        let q = Query {
+            field_manager: Some("kubectl-create".into()),
+            ..Query::default()
+        };
+        record_update(&def, None, &mut obj, &q, None);
+        assert_eq!(
+            fields_of(&obj, "kubectl-create"),
+            json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+                "f:spec": {"f:replicas": {}, "f:selector": {},
+                    "f:strategy": {"f:rollingUpdate": {".": {}, "f:maxSurge": {}}, "f:type": {}},
+                    "f:template": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+                        "f:spec": {"f:containers": {"k:{\"name\":\"c\"}": {".": {}, "f:image": {}, "f:name": {}}}}}}})
+        );
+    }
 }
