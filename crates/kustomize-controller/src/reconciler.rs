@@ -1,9 +1,9 @@
 //! The Kustomization reconciler: source → dependencies → artifact → build → apply →
 //! prune → health, as kustomize-controller does it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use flux_api::conditions::{self, reasons, types};
@@ -25,7 +25,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{Api, ResourceExt};
 use serde_json::Value;
 
+use crate::cluster_client::{RemoteClients, impersonating, service_account_user};
+use crate::health_cancel::InFlightHealthChecks;
 use crate::overlay::write_overlay;
+use crate::ready_expr::ReadyExpr;
 use crate::substitute::{self, SubstituteError};
 
 /// The field manager and owner label group of kustomize-controller.
@@ -47,6 +50,12 @@ pub struct KustomizeOptions {
     /// `--default-service-account`: the service account impersonated for Kustomizations
     /// without `spec.serviceAccountName` (`None` = the controller's own identity).
     pub default_service_account: Option<String>,
+    /// `--feature-gates=AdditiveCELDependencyCheck=true`: a `readyExpr` is checked in
+    /// addition to (instead of in place of) the built-in readiness check.
+    pub additive_cel_dependency_check: bool,
+    /// `--watch-configs-label-selector`: ConfigMaps/Secrets whose changes wake the
+    /// Kustomizations using them (default `reconcile.fluxcd.io/watch=Enabled`).
+    pub watch_configs_label_selector: String,
 }
 
 impl Default for KustomizeOptions {
@@ -57,6 +66,9 @@ impl Default for KustomizeOptions {
             poll_interval: Duration::from_secs(2),
             no_remote_bases: false,
             default_service_account: None,
+            additive_cel_dependency_check: false,
+            watch_configs_label_selector: crate::config_watch::DEFAULT_WATCH_CONFIGS_LABEL_SELECTOR
+                .to_string(),
         }
     }
 }
@@ -69,7 +81,17 @@ pub struct KustomizationReconciler {
     http: Result<reqwest::Client, String>,
     /// Verified artifacts by digest.
     cache: crate::artifact_cache::ArtifactCache,
+    /// Health checks in flight (cancelled by a new source revision).
+    in_flight: Arc<InFlightHealthChecks>,
+    /// Clients of remote clusters (`kubeConfig.secretRef`).
+    remote: RemoteClients,
+    /// Impersonating clients of this cluster, by user.
+    impersonated: Mutex<HashMap<String, kube::Client>>,
 }
+
+/// Upstream's prefix of terminal configuration errors.
+pub const TERMINAL_ERROR_MESSAGE: &str =
+    "Reconciliation failed terminally due to configuration error";
 
 /// A failed step: the condition reason and the message.
 struct StepError {
@@ -104,7 +126,15 @@ impl KustomizationReconciler {
             manager,
             http,
             cache: crate::artifact_cache::ArtifactCache::new(8),
+            in_flight: Arc::default(),
+            remote: RemoteClients::default(),
+            impersonated: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The registry of health checks in flight (the trigger streams cancel through it).
+    pub fn in_flight(&self) -> Arc<InFlightHealthChecks> {
+        self.in_flight.clone()
     }
 
     async fn fetch_and_extract(&self, url: &str, digest: &str, dest: &Path) -> Result<(), String> {
@@ -213,6 +243,191 @@ impl KustomizationReconciler {
         Ok(vars)
     }
 
+    /// Upstream's dependency check: each dependency must exist; its `readyExpr` (if any)
+    /// must be true; and unless a readyExpr replaces it (`additive_cel_dependency_check`
+    /// off), it must be Ready for its current generation and, when built from the same
+    /// source, have applied the source's current `revision`.
+    async fn check_dependencies(
+        &self,
+        obj: &Kustomization,
+        source_ns: &str,
+        revision: &str,
+        rt: &Runtime,
+    ) -> Result<(), ReconcileError> {
+        let spec = &obj.spec;
+        let ns = obj.namespace().unwrap_or_default();
+        let wait = |message: String| {
+            ReconcileError::wait(
+                reasons::DEPENDENCY_NOT_READY,
+                message,
+                rt.options.requeue_dependency,
+            )
+        };
+        let mut self_value: Option<Value> = None;
+        for dep in spec.depends_on.iter().flatten() {
+            let dep_ns = dep
+                .namespace
+                .clone()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| ns.clone());
+            let dep_id = format!("{dep_ns}/{}", dep.name);
+            if self.options.no_cross_namespace_refs && dep_ns != ns {
+                return Err(ReconcileError::stalled(
+                    reasons::ACCESS_DENIED,
+                    format!(
+                        "can't access 'Kustomization/{dep_id}', cross-namespace references have been blocked"
+                    ),
+                ));
+            }
+            let ready_expr = dep
+                .ready_expr
+                .as_deref()
+                .filter(|e| !e.trim().is_empty())
+                .map(|e| {
+                    ReadyExpr::compile(e).map_err(|err| {
+                        ReconcileError::stalled(
+                            reasons::INVALID_CEL_EXPRESSION,
+                            format!(
+                                "{TERMINAL_ERROR_MESSAGE}: failed to evaluate dependency {}: {err}",
+                                dep.name
+                            ),
+                        )
+                    })
+                })
+                .transpose()?;
+            let api: Api<Kustomization> = Api::namespaced(rt.client.clone(), &dep_ns);
+            let found = match api.get_opt(&dep.name).await {
+                Ok(Some(found)) => found,
+                Ok(None) => {
+                    return Err(wait(format!(
+                        "dependency '{dep_id}' not found: kustomizations.kustomize.toolkit.fluxcd.io \"{}\" not found",
+                        dep.name
+                    )));
+                }
+                Err(e) => {
+                    return Err(ReconcileError::retry(
+                        reasons::DEPENDENCY_NOT_READY,
+                        format!("dependency '{dep_id}' not found: {e}"),
+                    ));
+                }
+            };
+            if let Some(expr) = &ready_expr {
+                if self_value.is_none() {
+                    self_value = Some(serde_json::to_value(obj).map_err(|e| {
+                        ReconcileError::retry(
+                            reasons::DEPENDENCY_NOT_READY,
+                            format!("failed to convert Kustomization to unstructured: {e}"),
+                        )
+                    })?);
+                }
+                let dep_value = serde_json::to_value(&found).map_err(|e| {
+                    ReconcileError::retry(
+                        reasons::DEPENDENCY_NOT_READY,
+                        format!("failed to convert dep object to map: {e}"),
+                    )
+                })?;
+                let dependent = self_value.as_ref().unwrap_or(&Value::Null);
+                match expr.evaluate(dependent, &dep_value) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(wait(format!(
+                            "dependency '{dep_id}' is not ready according to readyExpr eval"
+                        )));
+                    }
+                    Err(err) => return Err(wait(format!("dependency '{dep_id}': {err}"))),
+                }
+                if !self.options.additive_cel_dependency_check {
+                    continue;
+                }
+            }
+            let Some(status) = found.status.as_ref() else {
+                return Err(wait(format!("dependency '{dep_id}' is not ready")));
+            };
+            let conds = status.conditions.as_deref().unwrap_or(&[]);
+            if conds.is_empty()
+                || status.observed_generation != found.metadata.generation
+                || !conditions::is_true(conds, types::READY)
+            {
+                return Err(wait(format!("dependency '{dep_id}' is not ready")));
+            }
+            let same_source = found.spec.source_ref.kind == spec.source_ref.kind
+                && found.spec.source_ref.name == spec.source_ref.name
+                && crate::source_watch::source_namespace(&found) == source_ns;
+            if same_source && status.last_applied_revision.as_deref() != Some(revision) {
+                return Err(wait(format!(
+                    "dependency '{dep_id}' revision is not up to date"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The resource manager writing to the Kustomization's target: the remote cluster of
+    /// `kubeConfig.secretRef` or this one, as the service account `serviceAccountName` (or
+    /// `--default-service-account`) when one is set.
+    async fn target_manager(
+        &self,
+        obj: &Kustomization,
+        rt: &Runtime,
+    ) -> Result<ResourceManager, String> {
+        let ns = obj.namespace().unwrap_or_default();
+        let service_account = obj
+            .spec
+            .service_account_name
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| self.options.default_service_account.clone())
+            .filter(|s| !s.is_empty());
+        let remote = match obj.spec.kube_config.as_ref() {
+            None => None,
+            Some(kc) => match &kc.secret_ref {
+                Some(secret) => Some(
+                    self.remote
+                        .client_for(&rt.client, &ns, &secret.name, secret.key.as_deref())
+                        .await
+                        .map_err(|e| format!("failed to build kube client: {e}"))?,
+                ),
+                None => {
+                    return Err(
+                        "failed to build kube client: spec.kubeConfig.configMapRef (cloud provider workload identity) is not supported yet; use spec.kubeConfig.secretRef".to_string(),
+                    );
+                }
+            },
+        };
+        match (remote, service_account) {
+            (None, None) => Ok(self.manager.with_client(rt.client.clone())),
+            (None, Some(sa)) => {
+                let user = service_account_user(&ns, &sa);
+                let cached = self
+                    .impersonated
+                    .lock()
+                    .ok()
+                    .and_then(|c| c.get(&user).cloned());
+                let client = match cached {
+                    Some(client) => client,
+                    None => {
+                        let client = impersonating(&rt.client, &user)
+                            .map_err(|e| format!("failed to build kube client: {e}"))?;
+                        if let Ok(mut cache) = self.impersonated.lock() {
+                            cache.insert(user, client.clone());
+                        }
+                        client
+                    }
+                };
+                Ok(self.manager.with_client(client))
+            }
+            (Some(remote), sa) => {
+                let client = match sa {
+                    Some(sa) => impersonating(&remote, &service_account_user(&ns, &sa))
+                        .map_err(|e| format!("failed to build kube client: {e}"))?,
+                    None => remote,
+                };
+                // Another cluster: its own discovery cache.
+                Ok(ResourceManager::new(client, self.manager.owner().clone()))
+            }
+        }
+    }
+
     /// Everything between "source is ready" and "applied": returns the revision.
     async fn reconcile_steps(
         &self,
@@ -290,56 +505,8 @@ impl KustomizationReconciler {
         };
 
         // Dependencies.
-        for dep in spec.depends_on.iter().flatten() {
-            let dep_ns = dep.namespace.clone().unwrap_or_else(|| ns.clone());
-            if self.options.no_cross_namespace_refs && dep_ns != ns {
-                return Err(ReconcileError::stalled(
-                    reasons::ACCESS_DENIED,
-                    format!(
-                        "can't access 'Kustomization/{dep_ns}/{}', cross-namespace references have been blocked",
-                        dep.name
-                    ),
-                ));
-            }
-            let api: Api<Kustomization> = Api::namespaced(rt.client.clone(), &dep_ns);
-            let ready = match api.get_opt(&dep.name).await {
-                Ok(Some(d)) => d.status.as_ref().is_some_and(|s| {
-                    let ready = s.observed_generation == d.metadata.generation
-                        && conditions::is_true(
-                            s.conditions.as_deref().unwrap_or(&[]),
-                            types::READY,
-                        );
-                    // A dependency built from the same source must have applied the
-                    // source's current revision (as upstream checks).
-                    let same_source = d.spec.source_ref.kind == spec.source_ref.kind
-                        && d.spec.source_ref.name == spec.source_ref.name
-                        && d.spec
-                            .source_ref
-                            .namespace
-                            .clone()
-                            .unwrap_or_else(|| dep_ns.clone())
-                            == source_ns;
-                    ready
-                        && (!same_source
-                            || s.last_applied_revision.as_deref()
-                                == Some(artifact.revision.as_str()))
-                }),
-                Ok(None) => false,
-                Err(e) => {
-                    return Err(ReconcileError::retry(
-                        reasons::DEPENDENCY_NOT_READY,
-                        e.to_string(),
-                    ));
-                }
-            };
-            if !ready {
-                return Err(ReconcileError::wait(
-                    reasons::DEPENDENCY_NOT_READY,
-                    format!("dependency '{dep_ns}/{}' is not ready", dep.name),
-                    rt.options.requeue_dependency,
-                ));
-            }
-        }
+        self.check_dependencies(obj, &source_ns, &artifact.revision, rt)
+            .await?;
 
         let revision = artifact.revision.clone();
         status.last_attempted_revision = Some(revision.clone());
@@ -378,6 +545,10 @@ impl KustomizationReconciler {
                 ),
             )));
         }
+        let manager = self
+            .target_manager(obj, rt)
+            .await
+            .map_err(|m| fail(step(reasons::RECONCILIATION_FAILED, m)))?;
         let vars = self
             .substitution_vars(obj, rt)
             .await
@@ -428,7 +599,7 @@ impl KustomizationReconciler {
             .unwrap_or_default();
         let options =
             ApplyOptions::kustomize_controller(CONTROLLER_NAME, spec.force.unwrap_or(false));
-        let change_set = match self.manager.apply_all_staged(objects, &options).await {
+        let change_set = match manager.apply_all_staged(objects, &options).await {
             Ok(change_set) => change_set,
             Err(err) => {
                 if !err.applied.is_empty() {
@@ -446,8 +617,8 @@ impl KustomizationReconciler {
         if spec.prune {
             let stale = old_inventory.diff(&new_inventory);
             if !stale.is_empty() {
-                let delete = DeleteOptions::kustomize_controller(self.manager.owner(), &name, &ns);
-                match self.manager.delete_all(&stale, &delete).await {
+                let delete = DeleteOptions::kustomize_controller(manager.owner(), &name, &ns);
+                match manager.delete_all(&stale, &delete).await {
                     Ok(pruned) => events.append(pruned.changes()),
                     Err(err) => {
                         let mut keep = new_inventory.clone();
@@ -479,8 +650,20 @@ impl KustomizationReconciler {
         }
 
         // Health.
-        self.check_health(obj, &new_inventory, status, retry)
-            .await?;
+        let source = crate::source_watch::source_key(
+            &format!("{:?}", spec.source_ref.kind),
+            &source_ns,
+            &spec.source_ref.name,
+        );
+        self.check_health(
+            &manager,
+            obj,
+            &new_inventory,
+            status,
+            retry,
+            (&source, &revision),
+        )
+        .await?;
 
         status.last_applied_revision = Some(revision.clone());
         Ok(Success {
@@ -548,10 +731,12 @@ impl KustomizationReconciler {
 
     async fn check_health(
         &self,
+        manager: &ResourceManager,
         obj: &Kustomization,
         inventory: &Inventory,
         status: &mut flux_api::kustomize::KustomizationStatus,
         retry: Duration,
+        (source, revision): (&str, &str),
     ) -> Result<(), ReconcileError> {
         let spec = &obj.spec;
         let generation = obj.metadata.generation.unwrap_or(0);
@@ -590,7 +775,29 @@ impl KustomizationReconciler {
             fail_fast: false,
             health_check_exprs: Some(Arc::new(exprs)),
         };
-        match self.manager.wait_for_set(&targets, &options).await {
+        let key = (obj.namespace().unwrap_or_default(), obj.name_any());
+        let mut guard = self.in_flight.register(key, source, revision);
+        let waited = tokio::select! {
+            waited = manager.wait_for_set(&targets, &options) => waited,
+            trigger = guard.cancelled() => {
+                let message = format!("New reconciliation triggered by {trigger}");
+                conditions::mark_unknown(
+                    conds,
+                    types::HEALTHY,
+                    reasons::HEALTH_CHECK_CANCELED,
+                    &format!("Health checks canceled due to new reconciliation triggered by {trigger}"),
+                    generation,
+                    now(),
+                );
+                return Err(ReconcileError::wait(
+                    reasons::HEALTH_CHECK_CANCELED,
+                    message,
+                    Duration::ZERO,
+                ));
+            }
+        };
+        drop(guard);
+        match waited {
             Ok(()) => {
                 conditions::mark_true(
                     conds,
@@ -678,7 +885,7 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
         result
     }
 
-    async fn finalize(&self, obj: Arc<Kustomization>, _rt: &Runtime) -> Result<(), ReconcileError> {
+    async fn finalize(&self, obj: Arc<Kustomization>, rt: &Runtime) -> Result<(), ReconcileError> {
         let spec = &obj.spec;
         let policy = spec.deletion_policy.unwrap_or_default();
         let delete = match policy {
@@ -696,9 +903,12 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
             .map_err(|e| ReconcileError::retry(reasons::PRUNE_FAILED, e.to_string()))?;
         let name = obj.name_any();
         let ns = obj.namespace().unwrap_or_default();
-        let options = DeleteOptions::kustomize_controller(self.manager.owner(), &name, &ns);
-        let deleted: ChangeSet = self
-            .manager
+        let manager = self
+            .target_manager(&obj, rt)
+            .await
+            .map_err(|m| ReconcileError::retry(reasons::PRUNE_FAILED, m))?;
+        let options = DeleteOptions::kustomize_controller(manager.owner(), &name, &ns);
+        let deleted: ChangeSet = manager
             .delete_all(inventory.entries(), &options)
             .await
             .map_err(|e| ReconcileError::retry(reasons::PRUNE_FAILED, e.to_string()))?;
@@ -708,7 +918,7 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
                 .as_ref()
                 .map(|d| d.to_std())
                 .unwrap_or_else(|| spec.interval.to_std());
-            self.manager
+            manager
                 .wait_for_set_termination(
                     &deleted,
                     &WaitOptions {

@@ -152,7 +152,7 @@ pub struct Env {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-fn runtime(client: &kube::Client, controller: &str) -> Runtime {
+fn runtime(client: &kube::Client, controller: &str, requeue_dependency: Duration) -> Runtime {
     Runtime {
         client: client.clone(),
         recorder: EventRecorder::new(client.clone(), controller, None),
@@ -164,14 +164,23 @@ fn runtime(client: &kube::Client, controller: &str) -> Runtime {
                 max_retry_delay: Duration::from_secs(2),
                 ..RequeuePolicy::default()
             },
-            requeue_dependency: Duration::from_millis(500),
+            requeue_dependency,
             ..ControllerOptions::default()
         },
     }
 }
 
 impl Env {
+    /// The controllers with `options` and a short `--requeue-dependency` (500 ms).
     pub async fn start(options: KustomizeOptions) -> anyhow::Result<Self> {
+        Self::start_with(options, Duration::from_millis(500)).await
+    }
+
+    /// The controllers with `options` and `--requeue-dependency`.
+    pub async fn start_with(
+        options: KustomizeOptions,
+        requeue_dependency: Duration,
+    ) -> anyhow::Result<Self> {
         let server = flux_apiserver::ApiServer::in_memory()?;
         let client = kube::Client::new(server.router(), "default");
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -190,13 +199,13 @@ impl Env {
             ..StorageOptions::default()
         })?;
         tasks.push(tokio::spawn(source_controller::run(
-            runtime(&client, "source-controller"),
+            runtime(&client, "source-controller", Duration::from_millis(500)),
             storage,
             listener,
             std::future::pending(),
         )));
         tasks.push(tokio::spawn(kustomize_controller::run(
-            runtime(&client, "kustomize-controller"),
+            runtime(&client, "kustomize-controller", requeue_dependency),
             KustomizeOptions {
                 poll_interval: Duration::from_millis(200),
                 ..options
@@ -232,9 +241,20 @@ impl Env {
 
     /// Creates a Kustomization (`spec` merged over sourceRef `repo`, interval 10m).
     pub async fn create_ks(&self, name: &str, spec: serde_json::Value) -> anyhow::Result<()> {
+        self.create_ks_in("default", name, spec).await
+    }
+
+    /// Creates a Kustomization in `namespace` (`spec` merged over sourceRef
+    /// `default/repo`, interval 10m).
+    pub async fn create_ks_in(
+        &self,
+        namespace: &str,
+        name: &str,
+        spec: serde_json::Value,
+    ) -> anyhow::Result<()> {
         let mut full = serde_json::json!({
             "interval": "10m", "prune": true,
-            "sourceRef": {"kind": "GitRepository", "name": "repo"},
+            "sourceRef": {"kind": "GitRepository", "name": "repo", "namespace": "default"},
         });
         if let (Some(base), Some(extra)) = (full.as_object_mut(), spec.as_object()) {
             base.extend(extra.clone());
@@ -242,10 +262,10 @@ impl Env {
         let obj: Kustomization = serde_json::from_value(serde_json::json!({
             "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
             "kind": "Kustomization",
-            "metadata": {"name": name, "namespace": "default"},
+            "metadata": {"name": name, "namespace": namespace},
             "spec": full,
         }))?;
-        self.kustomizations()
+        Api::<Kustomization>::namespaced(self.client.clone(), namespace)
             .create(&PostParams::default(), &obj)
             .await?;
         Ok(())
@@ -276,9 +296,21 @@ impl Env {
         what: &str,
         pred: impl Fn(&Kustomization) -> bool,
     ) -> anyhow::Result<Kustomization> {
+        self.wait_ks_in("default", name, what, pred).await
+    }
+
+    /// Polls until `pred` holds for the Kustomization `namespace/name` (60 s).
+    pub async fn wait_ks_in(
+        &self,
+        namespace: &str,
+        name: &str,
+        what: &str,
+        pred: impl Fn(&Kustomization) -> bool,
+    ) -> anyhow::Result<Kustomization> {
+        let api: Api<Kustomization> = Api::namespaced(self.client.clone(), namespace);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let obj = self.kustomizations().get(name).await?;
+            let obj = api.get(name).await?;
             if pred(&obj) {
                 return Ok(obj);
             }
@@ -290,6 +322,18 @@ impl Env {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The GitRepository's current artifact revision (empty when none).
+    pub async fn source_revision(&self) -> anyhow::Result<String> {
+        Ok(self
+            .repos()
+            .get("repo")
+            .await?
+            .status
+            .and_then(|s| s.artifact)
+            .map(|a| a.revision)
+            .unwrap_or_default())
     }
 
     /// Polls until the GitRepository's artifact revision differs from `old` (60 s).
@@ -342,6 +386,11 @@ pub fn is_ready(obj: &Kustomization) -> bool {
         .is_some_and(|c| {
             flux_api::conditions::is_ready_for(c, obj.metadata.generation.unwrap_or(0))
         })
+}
+
+/// `status.lastAppliedRevision`.
+pub fn applied_revision(obj: &Kustomization) -> Option<&str> {
+    obj.status.as_ref()?.last_applied_revision.as_deref()
 }
 
 /// Whether Ready is False with `reason`.

@@ -245,7 +245,10 @@ async fn depends_on_waits_for_the_dependency() -> anyhow::Result<()> {
         })
         .await?;
     let (_, _, message) = condition(&ks, "Ready").unwrap_or_default();
-    assert_eq!(message, "dependency 'default/infra' is not ready");
+    assert!(
+        message.starts_with("dependency 'default/infra' not found"),
+        "{message}"
+    );
     assert!(config_maps(&env).get_opt("app").await?.is_none());
 
     // Once the dependency exists and is Ready, the dependent is applied.
@@ -425,34 +428,5 @@ async fn forbidden_and_unsupported_sources_stall() -> anyhow::Result<()> {
     let (_, _, message) = condition(&ks, "Ready").unwrap_or_default();
     assert!(message.contains("OCIRepository"), "{message}");
     assert!(config_maps(&env).get_opt("app").await?.is_none());
-    Ok(())
-}
-
-#[tokio::test]
-async fn new_source_revision_triggers_its_kustomizations() -> anyhow::Result<()> {
-    use futures::StreamExt;
-    if !have_git() {
-        return Ok(());
-    }
-    let repo = Repo::create(21530, &[("apps/app.yaml", &config_map("app", "1"))])?;
-    let env = Env::start(KustomizeOptions::default()).await?;
-    env.create_repo("repo", &repo).await?;
-    env.create_ks("apps", serde_json::json!({"path": "./apps"}))
-        .await?;
-    let ks = env.wait_ks("apps", "Ready", is_ready).await?;
-    let applied = ks
-        .status
-        .and_then(|s| s.last_applied_revision)
-        .unwrap_or_default();
-    let triggers = kustomize_controller::source_watch::source_revision_triggers(env.client.clone());
-    futures::pin_mut!(triggers);
-    repo.commit(&[("apps/app.yaml", &config_map("app", "2"))], &[], "change")?;
-    env.request_source("1").await?;
-    env.wait_source_revision_change(&applied).await?;
-    let next = tokio::time::timeout(std::time::Duration::from_secs(20), triggers.next())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("trigger stream ended"))?;
-    assert_eq!(next.name, "apps");
-    assert_eq!(next.namespace.as_deref(), Some("default"));
     Ok(())
 }
