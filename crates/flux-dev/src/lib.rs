@@ -370,6 +370,7 @@ impl Session {
         let mut last_objects = Instant::now() - Duration::from_secs(10);
         let mut kinds = HashMap::new();
         let mut seen = HashMap::new();
+        let mut object_statuses: HashMap<String, String> = HashMap::new();
         let mut drawn = Drawn::default();
         let mut settled: Option<String> = None;
         let style = Style {
@@ -388,7 +389,7 @@ impl Session {
             if objects {
                 last_objects = Instant::now();
             }
-            let state =
+            let mut state =
                 match status_tree::read_state(&self.cluster.client, objects, &mut kinds).await {
                     Ok(state) => state,
                     Err(e) => {
@@ -396,6 +397,20 @@ impl Session {
                         ClusterState::default()
                     }
                 };
+            // Object statuses are read once a second; in between, show the last ones.
+            for object in state
+                .kustomizations
+                .iter_mut()
+                .flat_map(|ks| ks.inventory.iter_mut())
+            {
+                let key = object.key();
+                match &object.status {
+                    Some(status) => {
+                        object_statuses.insert(key, status.clone());
+                    }
+                    None => object.status = object_statuses.get(&key).cloned(),
+                }
+            }
             self.nudge_kustomizations(&state, &mut seen).await?;
             let verdict = status_tree::evaluate(
                 &state,

@@ -130,6 +130,14 @@ impl InventoryObject {
         })
     }
 
+    /// A key naming the object (group, kind, namespace, name).
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.group, self.kind, self.namespace, self.name
+        )
+    }
+
     fn display_name(&self) -> String {
         if self.namespace.is_empty() {
             format!("{} {}", self.kind, self.name)

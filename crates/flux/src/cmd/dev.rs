@@ -1,8 +1,7 @@
-//! `flux dev`: the embedded API server and controllers on one machine.
-//!
-//! Today only `--api-only` is served: the embedded, durable Kubernetes API server
-//! (flux-apiserver) on 127.0.0.1, until killed, with `DIR/kubeconfig` for kubectl.
+//! `flux dev [PATH]`: the whole GitOps loop on one machine (the engine is the flux-dev
+//! crate). `--api-only` serves only the embedded, durable API server.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -11,6 +10,18 @@ use anyhow::Context;
 /// Flags of `flux dev`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// A directory inside a Git work tree (the GitRepository follows its current branch).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The Kustomization's path relative to the repository root (default: PATH's).
+    #[arg(long = "path")]
+    pub kustomization_path: Option<String>,
+    /// Reconcile the files as they are on disk, committed or not (.gitignore honoured).
+    #[arg(long)]
+    pub worktree: bool,
+    /// Exit after the first complete reconciliation: 0 when everything is Ready.
+    #[arg(long)]
+    pub once: bool,
     /// Only serve the embedded API server.
     #[arg(long)]
     pub api_only: bool,
@@ -25,16 +36,71 @@ pub struct Args {
     pub no_workload_simulator: bool,
 }
 
+/// `--timeout` is a global flag of the CLI (default 5m0s), read from the command line
+/// here because `run` only gets the command's own flags.
+fn global_timeout() -> std::time::Duration {
+    let default = std::time::Duration::from_secs(300);
+    let args: Vec<String> = std::env::args().collect();
+    let value = args.iter().enumerate().find_map(|(i, arg)| {
+        if arg == "--timeout" {
+            args.get(i + 1).cloned()
+        } else {
+            arg.strip_prefix("--timeout=").map(str::to_string)
+        }
+    });
+    value
+        .and_then(|v| flux_api::GoDuration::parse(&v).ok())
+        .map(|d| d.to_std())
+        .unwrap_or(default)
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if !args.api_only {
-        anyhow::bail!(
-            "flux dev: only `--api-only` is implemented so far (controllers are not wired in yet)"
-        );
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    if args.api_only {
+        return run_api_only(&runtime, &args);
+    }
+    let options = flux_dev::DevOptions {
+        path: args.dir.clone(),
+        kustomization_path: args.kustomization_path.clone(),
+        data_dir: args.data_dir.clone(),
+        port: args.port,
+        workload_simulator: !args.no_workload_simulator,
+        worktree: args.worktree,
+        poll_interval: std::time::Duration::from_secs(1),
+    };
+    let stdout = std::io::stdout();
+    let tty = stdout.is_terminal();
+    let mode = flux_dev::RunMode {
+        once: args.once,
+        timeout: global_timeout(),
+        tty,
+        color: tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    runtime.block_on(async move {
+        let mut session = flux_dev::Session::start(&options).await?;
+        let mut out = stdout.lock();
+        session.announce(&mut out).context("writing to stdout")?;
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let outcome = session.run(mode, &mut out, shutdown).await;
+        drop(out);
+        session.stop().await;
+        match outcome? {
+            outcome @ flux_dev::Outcome::Ready { .. } => {
+                println!("✔ {}", outcome.summary());
+                Ok(())
+            }
+            flux_dev::Outcome::Stopped => Ok(()),
+            outcome => anyhow::bail!("{}", outcome.summary()),
+        }
+    })
+}
+
+fn run_api_only(runtime: &tokio::runtime::Runtime, args: &Args) -> anyhow::Result<()> {
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let kubeconfig = args.data_dir.join("kubeconfig");
     runtime
