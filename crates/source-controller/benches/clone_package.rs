@@ -81,6 +81,7 @@ fn main() -> anyhow::Result<()> {
         transport: Transport::File,
         auth: AuthOptions::default(),
         timeout: Duration::from_secs(600),
+        proxy: None,
     };
     let stop = AtomicBool::new(false);
     let spec = RefSpec::Branch("main".into());

@@ -154,6 +154,143 @@ pub fn auth_options(
     Ok(opts)
 }
 
+/// Proxy schemes upstream accepts in `proxySecretRef.address`.
+pub const SUPPORTED_PROXY_SCHEMES: [&str; 3] = ["http", "https", "socks5"];
+
+/// Longest `address` upstream accepts.
+pub const MAX_PROXY_URL_LENGTH: usize = 2048;
+
+/// A proxy from `proxySecretRef` (keys `address`, `username`, `password`). The
+/// password never appears in `Debug` output or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyOptions {
+    /// The proxy URL without credentials (`http://proxy:3128`).
+    pub url: url::Url,
+    /// Proxy user name.
+    pub username: Option<String>,
+    /// Proxy password.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for ProxyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyOptions")
+            .field("url", &self.url.as_str())
+            .field("username", &self.username)
+            .field(
+                "password",
+                &if self.password.is_some() {
+                    "<set>"
+                } else {
+                    "<none>"
+                },
+            )
+            .finish()
+    }
+}
+
+/// Why `proxySecretRef` cannot be used (texts as upstream's `ProxyURLFromSecret`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyError {
+    /// No `address` key.
+    #[error("secret '{secret}': key 'address' not found")]
+    NoAddress { secret: String },
+    /// `address` is empty.
+    #[error("secret '{secret}': proxy address is empty")]
+    EmptyAddress { secret: String },
+    /// `address` is longer than upstream allows.
+    #[error(
+        "secret '{secret}': proxy URL exceeds maximum length of {MAX_PROXY_URL_LENGTH} characters"
+    )]
+    TooLong { secret: String },
+    /// `address` is not a URL.
+    #[error("secret '{secret}': failed to parse proxy address '{address}': {reason}")]
+    Unparsable {
+        secret: String,
+        address: String,
+        reason: String,
+    },
+    /// `address` has a scheme other than http, https, socks5.
+    #[error(
+        "secret '{secret}': proxy URL must use one of the supported schemes (http, https, socks5), got '{scheme}'"
+    )]
+    Scheme { secret: String, scheme: String },
+    /// A key holds bytes that must be UTF-8.
+    #[error("secret '{secret}': invalid '{key}' value: not UTF-8")]
+    NotUtf8 { secret: String, key: String },
+}
+
+/// Reads a proxy Secret's data: `address` (required), `username`, `password`
+/// (credentials in the address itself are moved out of the URL).
+pub fn proxy_options(
+    secret: &str,
+    data: &BTreeMap<String, Vec<u8>>,
+) -> Result<ProxyOptions, ProxyError> {
+    let text = |key: &str| -> Result<Option<String>, ProxyError> {
+        match data.get(key) {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.clone())
+                .map(Some)
+                .map_err(|_| ProxyError::NotUtf8 {
+                    secret: secret.to_string(),
+                    key: key.to_string(),
+                }),
+        }
+    };
+    let address = text("address")?.ok_or_else(|| ProxyError::NoAddress {
+        secret: secret.to_string(),
+    })?;
+    if address.is_empty() {
+        return Err(ProxyError::EmptyAddress {
+            secret: secret.to_string(),
+        });
+    }
+    if address.len() > MAX_PROXY_URL_LENGTH {
+        return Err(ProxyError::TooLong {
+            secret: secret.to_string(),
+        });
+    }
+    let mut url = url::Url::parse(&address).map_err(|e| ProxyError::Unparsable {
+        secret: secret.to_string(),
+        // The address may carry credentials: never echo them.
+        address: redact_url_text(&address),
+        reason: e.to_string(),
+    })?;
+    if !SUPPORTED_PROXY_SCHEMES.contains(&url.scheme()) {
+        return Err(ProxyError::Scheme {
+            secret: secret.to_string(),
+            scheme: url.scheme().to_string(),
+        });
+    }
+    let mut username = (!url.username().is_empty()).then(|| url.username().to_string());
+    let mut password = url.password().map(str::to_string);
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    if let Some(u) = text("username")? {
+        username = Some(u);
+        password = text("password")?;
+    }
+    Ok(ProxyOptions {
+        url,
+        username,
+        password,
+    })
+}
+
+/// `scheme://user:***@host…` → `scheme://host…` for messages.
+fn redact_url_text(address: &str) -> String {
+    match address.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://{host}"),
+            None => address.to_string(),
+        },
+        None => match address.rsplit_once('@') {
+            Some((_, host)) => host.to_string(),
+            None => address.to_string(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +325,49 @@ mod tests {
                 secret: "s".into(),
                 missing: "known_hosts".into()
             })
+        );
+    }
+
+    #[test]
+    fn proxy_secret_is_checked_as_upstream() {
+        let ok = proxy_options(
+            "ns/p",
+            &data(&[
+                ("address", "http://127.0.0.1:3128"),
+                ("username", "u"),
+                ("password", "proxy-pass"),
+            ]),
+        );
+        let ok = ok.ok().unwrap_or_else(|| panic!("valid proxy secret"));
+        assert_eq!(ok.url.as_str(), "http://127.0.0.1:3128/");
+        assert_eq!(ok.username.as_deref(), Some("u"));
+        assert!(!format!("{ok:?}").contains("proxy-pass"));
+        assert_eq!(
+            proxy_options("ns/p", &data(&[("username", "u")])).map_err(|e| e.to_string()),
+            Err("secret 'ns/p': key 'address' not found".to_string())
+        );
+        assert_eq!(
+            proxy_options("ns/p", &data(&[("address", "ftp://x")])).map_err(|e| e.to_string()),
+            Err("secret 'ns/p': proxy URL must use one of the supported schemes (http, https, socks5), got 'ftp'".to_string())
+        );
+        assert!(matches!(
+            proxy_options("ns/p", &data(&[("address", "")])),
+            Err(ProxyError::EmptyAddress { .. })
+        ));
+        let err = proxy_options("ns/p", &data(&[("address", "http://u:leaked@[::1")]))
+            .map_err(|e| e.to_string());
+        assert!(
+            err.as_ref().is_err_and(|e| !e.contains("leaked")),
+            "{err:?}"
+        );
+        let inline = proxy_options("ns/p", &data(&[("address", "http://a:b@proxy:8080")]));
+        assert_eq!(
+            inline.map(|p| (p.url.to_string(), p.username, p.password)),
+            Ok((
+                "http://proxy:8080/".to_string(),
+                Some("a".to_string()),
+                Some("b".to_string())
+            ))
         );
     }
 }

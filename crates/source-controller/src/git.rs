@@ -21,7 +21,7 @@ use gix::protocol::handshake::Ref;
 use gix::remote::Direction;
 use gix::remote::fetch::Shallow;
 
-use crate::auth::{AuthOptions, Transport};
+use crate::auth::{AuthOptions, ProxyOptions, Transport};
 use crate::reference::{RefSpec, RemoteRef, Resolved, list_prefixes};
 
 /// Why a Git operation failed. Messages name the URL (never credentials).
@@ -58,6 +58,12 @@ pub enum GitError {
     /// The CA certificate in the secret is not PEM.
     #[error("invalid CA certificate in secret: {message}")]
     InvalidCa { message: String },
+    /// The client certificate or key in the secret is unusable.
+    #[error("invalid client certificate in secret: {message}")]
+    InvalidClientCert { message: String },
+    /// The proxy cannot be used for this remote.
+    #[error("unable to use proxy '{proxy}': {message}")]
+    Proxy { proxy: String, message: String },
 }
 
 /// What was checked out.
@@ -110,6 +116,8 @@ pub struct Remote {
     pub auth: AuthOptions,
     /// Timeout for the HTTP client (the caller also bounds the whole operation).
     pub timeout: Duration,
+    /// HTTP(S) proxy from `proxySecretRef` (http and https remotes only).
+    pub proxy: Option<ProxyOptions>,
 }
 
 /// A scratch bare repository for one operation, removed on drop.
@@ -215,17 +223,12 @@ fn http_options(
         }
     }
     let identity = match (&remote.auth.client_cert, &remote.auth.client_key) {
-        (Some(cert), Some(key)) => {
-            let mut pem = cert.clone();
-            pem.push(b'\n');
-            pem.extend_from_slice(key);
-            Some(
-                reqwest::Identity::from_pem(&pem).map_err(|e| GitError::InvalidCa {
-                    message: format!("client certificate: {e}"),
-                })?,
-            )
-        }
+        (Some(cert), Some(key)) => Some(client_identity(cert, key)?),
         _ => None,
+    };
+    let proxy = match &remote.proxy {
+        Some(p) => Some(reqwest_proxy(p)?),
+        None => None,
     };
     let timeout = remote.timeout;
     let backend = gix::protocol::transport::client::blocking_io::http::reqwest::Options {
@@ -236,12 +239,51 @@ fn http_options(
             if let Some(id) = &identity {
                 builder = builder.identity(id.clone());
             }
+            if let Some(p) = &proxy {
+                builder = builder.proxy(p.clone());
+            }
             Ok(builder.timeout(timeout))
         })),
         configure_request: None,
     };
     opts.backend = Some(Arc::new(Mutex::new(backend)));
     Ok(opts)
+}
+
+/// The client certificate and key (`tls.crt`, `tls.key`), checked now: reqwest only
+/// parses the key when a client is built.
+fn client_identity(cert: &[u8], key: &[u8]) -> Result<reqwest::Identity, GitError> {
+    let invalid = |e: reqwest::Error| GitError::InvalidClientCert {
+        message: format!("'tls.crt'/'tls.key': {}", error_text(&e)),
+    };
+    let mut pem = cert.to_vec();
+    pem.push(b'\n');
+    pem.extend_from_slice(key);
+    let identity = reqwest::Identity::from_pem(&pem).map_err(invalid)?;
+    reqwest::Client::builder()
+        .identity(identity.clone())
+        .build()
+        .map_err(invalid)?;
+    Ok(identity)
+}
+
+/// The reqwest proxy for `proxySecretRef` (HTTP CONNECT for https remotes,
+/// absolute-form requests for http ones; basic proxy authentication).
+fn reqwest_proxy(p: &ProxyOptions) -> Result<reqwest::Proxy, GitError> {
+    let err = |message: String| GitError::Proxy {
+        proxy: p.url.to_string(),
+        message,
+    };
+    if p.url.scheme() == "socks5" {
+        return Err(err(
+            "socks5 proxies are not supported by this controller (http and https only)".into(),
+        ));
+    }
+    let mut proxy = reqwest::Proxy::all(p.url.as_str()).map_err(|e| err(e.to_string()))?;
+    if let Some(user) = &p.username {
+        proxy = proxy.basic_auth(user, p.password.as_deref().unwrap_or_default());
+    }
+    Ok(proxy)
 }
 
 fn split_pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {
@@ -334,8 +376,18 @@ fn connect_and(
     let mut connection = git_remote
         .connect(Direction::Fetch)
         .map_err(|e| list_err(error_text(&e)))?;
-    if matches!(remote.transport, Transport::Http | Transport::Https) {
-        connection.set_transport_options(Box::new(http_options(remote)?));
+    match remote.transport {
+        Transport::Http | Transport::Https => {
+            connection.set_transport_options(Box::new(http_options(remote)?));
+        }
+        Transport::Ssh | Transport::File => {
+            if let Some(p) = &remote.proxy {
+                return Err(GitError::Proxy {
+                    proxy: p.url.to_string(),
+                    message: "proxies are supported for http(s) remotes only".into(),
+                });
+            }
+        }
     }
     // Never ask a helper or prompt for credentials.
     connection.set_credentials(|_| Ok(None));
@@ -361,14 +413,24 @@ fn connect_and(
     Ok((refs, Some(scratch)))
 }
 
-fn error_text(e: &dyn std::fmt::Display) -> String {
-    let text = format!("{e:#}");
-    // gix errors may span lines; keep one line for conditions.
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(": ")
+/// One line for conditions: the error and its causes (Display texts, each kept once).
+fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(e);
+    while let Some(err) = current {
+        let text = err
+            .to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = err.source();
+    }
+    parts.join(": ")
 }
 
 /// ls-refs for the references `spec` needs (no objects are fetched).
@@ -538,6 +600,7 @@ fn checkout_submodules(
             transport,
             auth: remote.auth.clone(),
             timeout: remote.timeout,
+            proxy: remote.proxy.clone(),
         };
         let prefixes = vec!["refs/heads/".to_string(), "refs/tags/".to_string()];
         let (_, fetched) = connect_and(&sub, &prefixes, interrupt, true, false)

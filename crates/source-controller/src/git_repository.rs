@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{Api, ResourceExt};
 
-use crate::auth::{AuthOptions, Transport, auth_options};
+use crate::auth::{AuthOptions, ProxyOptions, Transport, auth_options, proxy_options};
 use crate::git::{self, GitError, Remote};
 use crate::reference::{RefSpec, Resolved, ref_spec, resolve};
 
@@ -227,6 +227,41 @@ impl GitRepositoryReconciler {
     }
 }
 
+impl GitRepositoryReconciler {
+    /// The proxy from `spec.proxySecretRef` (upstream's `ProxyURLFromSecretRef`).
+    async fn proxy(
+        &self,
+        obj: &GitRepository,
+        rt: &Runtime,
+    ) -> Result<Option<ProxyOptions>, String> {
+        let Some(secret_ref) = obj.spec.proxy_secret_ref.as_ref() else {
+            return Ok(None);
+        };
+        let ns = obj.namespace().unwrap_or_default();
+        let id = format!("{ns}/{}", secret_ref.name);
+        let secrets: Api<Secret> = Api::namespaced(rt.client.clone(), &ns);
+        let secret = match secrets.get_opt(&secret_ref.name).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(format!("secret '{id}' not found")),
+            Err(e) => {
+                return Err(format!(
+                    "failed to get secret '{id}': {}",
+                    kube_error_text(&e)
+                ));
+            }
+        };
+        let data: BTreeMap<String, Vec<u8>> = secret
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect();
+        proxy_options(&id, &data)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+}
+
 fn kube_error_text(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) => s.message.clone(),
@@ -252,6 +287,17 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
         }
 
         // Source step.
+        let proxy = match self.proxy(&obj, rt).await {
+            Ok(p) => p,
+            Err(message) => {
+                let message = format!("failed to configure proxy options: {message}");
+                fetch_failed(status, generation, reasons::AUTHENTICATION_FAILED, &message);
+                return Err(ReconcileError::retry(
+                    reasons::AUTHENTICATION_FAILED,
+                    message,
+                ));
+            }
+        };
         let (_, transport) = match parse_url(&obj.spec.url) {
             Ok(v) => v,
             Err(message) => {
@@ -302,6 +348,7 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
             transport,
             auth,
             timeout,
+            proxy,
         };
         let git_failed = |status: &mut GitRepositoryStatus, message: String| {
             let message = format!("failed to checkout and determine revision: {message}");

@@ -132,11 +132,7 @@ impl GitServer {
     }
 
     fn run_script(name: &str, args: &[String]) -> anyhow::Result<Self> {
-        // ../shared/tools next to the repository (override: FLUX_SHARED_TOOLS).
-        let tools = std::env::var_os("FLUX_SHARED_TOOLS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools"));
-        let script = tools.join(name);
+        let script = tools_dir().join(name);
         let out = Command::new(&script)
             .args(args)
             .output()
@@ -161,6 +157,194 @@ impl GitServer {
             info: info.clone(),
         })
     }
+}
+
+/// ../shared/tools next to the repository (override: FLUX_SHARED_TOOLS).
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("FLUX_SHARED_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools"))
+}
+
+/// `mk-certs DIR`: a throw-away CA and a certificate for 127.0.0.1 (usable as server
+/// and as client certificate) in `dir`: `ca.crt`, `tls.crt`, `tls.key`.
+pub fn mk_certs(dir: &Path) -> anyhow::Result<()> {
+    let out = Command::new(tools_dir().join("mk-certs"))
+        .arg(dir)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "mk-certs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// What a [`GitLighttpd`] checks besides serving Git.
+#[derive(Debug, Default, Clone)]
+pub struct LighttpdChecks {
+    /// Refuse (403) requests whose `Authorization` header is not `Bearer <token>`.
+    pub bearer_token: Option<String>,
+    /// Serve https with this directory's `tls.crt`/`tls.key` (from [`mk_certs`]).
+    pub tls_dir: Option<PathBuf>,
+    /// Require a client certificate issued by this CA (https only).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// `git http-backend` under lighttpd configured by the test itself (the same setup as
+/// `start-git-http`, plus checks that script has no option for: a bearer token, a
+/// required client certificate). The server process is killed on drop.
+pub struct GitLighttpd {
+    pub url: String,
+    child: std::process::Child,
+    _state: tempfile::TempDir,
+}
+
+impl GitLighttpd {
+    pub fn start(port: u16, root: &Path, checks: &LighttpdChecks) -> anyhow::Result<Self> {
+        // The packages start-git-http installs (idempotent, serialised by _lib.sh).
+        let lib = tools_dir().join("_lib.sh");
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                ". '{}' && need_pkgs lighttpd lighttpd-mod-openssl git openssl",
+                lib.display()
+            ))
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "installing lighttpd failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let state = tempfile::tempdir()?;
+        let backend = format!("{}/git-http-backend", git(root, &["--exec-path"])?);
+        let root_s = root.display();
+        let st = state.path().display();
+        let mut modules = vec!["mod_access", "mod_alias", "mod_setenv"];
+        let mut conf = format!(
+            "server.document-root = \"{root_s}\"\n\
+             server.bind = \"127.0.0.1\"\n\
+             server.port = {port}\n\
+             server.errorlog = \"{st}/error.log\"\n\
+             alias.url = ( \"/\" => \"{backend}/\" )\n\
+             cgi.assign = ( \"\" => \"\" )\n\
+             setenv.set-environment = ( \"GIT_PROJECT_ROOT\" => \"{root_s}\", \"GIT_HTTP_EXPORT_ALL\" => \"1\", \
+             \"GIT_CONFIG_COUNT\" => \"1\", \"GIT_CONFIG_KEY_0\" => \"safe.directory\", \"GIT_CONFIG_VALUE_0\" => \"*\", \"HOME\" => \"{st}\" )\n"
+        );
+        if let Some(token) = &checks.bearer_token {
+            conf.push_str(&format!(
+                "$REQUEST_HEADER[\"Authorization\"] != \"Bearer {token}\" {{\n  url.access-deny = ( \"\" )\n}}\n"
+            ));
+        }
+        let scheme = if let Some(dir) = &checks.tls_dir {
+            modules.push("mod_openssl");
+            conf.push_str(&format!(
+                "ssl.engine = \"enable\"\nssl.pemfile = \"{}\"\nssl.privkey = \"{}\"\n",
+                dir.join("tls.crt").display(),
+                dir.join("tls.key").display()
+            ));
+            if let Some(ca) = &checks.client_ca {
+                // lighttpd builds the server's chain from the same CA file, so it holds
+                // the server's CA too.
+                let mut bundle = std::fs::read(dir.join("ca.crt"))?;
+                bundle.extend_from_slice(&std::fs::read(ca)?);
+                let bundle_path = state.path().join("client-ca.crt");
+                std::fs::write(&bundle_path, bundle)?;
+                conf.push_str(&format!(
+                    "ssl.ca-file = \"{}\"\nssl.verifyclient.activate = \"enable\"\nssl.verifyclient.enforce = \"enable\"\n",
+                    bundle_path.display()
+                ));
+            }
+            "https"
+        } else {
+            "http"
+        };
+        modules.push("mod_cgi");
+        conf.push_str(&format!(
+            "server.modules = ( {} )\n",
+            modules
+                .iter()
+                .map(|m| format!("\"{m}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let conf_path = state.path().join("lighttpd.conf");
+        std::fs::write(&conf_path, conf)?;
+        let check = Command::new("lighttpd")
+            .arg("-tt")
+            .arg("-f")
+            .arg(&conf_path)
+            .output()?;
+        anyhow::ensure!(
+            check.status.success(),
+            "lighttpd config check failed: {}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let child = Command::new("lighttpd")
+            .arg("-D")
+            .arg("-f")
+            .arg(&conf_path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let server = Self {
+            url: format!("{scheme}://127.0.0.1:{port}/"),
+            child,
+            _state: state,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "lighttpd did not open port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(server)
+    }
+}
+
+impl Drop for GitLighttpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Everything the process logs through `tracing` (debug level, all targets), captured
+/// from the first call on; shared by the tests of this process.
+pub fn captured_logs() -> String {
+    use std::sync::{Arc, Mutex, OnceLock};
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut b) = self.0.lock() {
+                b.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static SINK: OnceLock<Sink> = OnceLock::new();
+    let sink = SINK.get_or_init(|| {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init();
+        sink
+    });
+    sink.0
+        .lock()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
 
 impl Drop for GitServer {
@@ -345,4 +529,24 @@ pub fn condition(obj: &GitRepository, type_: &str) -> Option<(String, String)> {
     let conds = obj.status.as_ref()?.conditions.as_ref()?;
     flux_api::conditions::find(conds, type_)
         .map(|c| (c.status.as_str().to_string(), c.reason.clone()))
+}
+
+/// RFC 4648 base64 with padding.
+pub fn base64(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                T[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }

@@ -16,6 +16,7 @@ fn remote(repo: &Repo) -> Remote {
         transport: Transport::File,
         auth: AuthOptions::default(),
         timeout: Duration::from_secs(30),
+        proxy: None,
     }
 }
 
@@ -130,6 +131,7 @@ fn file_missing_repository_is_an_error() -> anyhow::Result<()> {
         transport: Transport::File,
         auth: AuthOptions::default(),
         timeout: Duration::from_secs(5),
+        proxy: None,
     };
     let err = git::list_refs(&r, &RefSpec::Branch("main".into()), &AtomicBool::new(false));
     assert!(err.is_err());

@@ -6,7 +6,7 @@ use kube::Api;
 use kube::api::PostParams;
 use serde_json::json;
 
-use crate::fixtures::{Env, GitHttp, Repo, condition, have_tool, is_ready, ready};
+use crate::fixtures::{Env, GitHttp, Repo, base64, condition, have_tool, is_ready, ready};
 
 fn revision(obj: &GitRepository) -> Option<String> {
     obj.status
@@ -287,25 +287,6 @@ async fn http_auth_failures_keep_previous_artifact() -> anyhow::Result<()> {
         Some("AuthenticationFailed".into())
     );
     Ok(())
-}
-
-fn base64(s: &str) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = s.as_bytes();
-    let mut out = String::new();
-    for chunk in b.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                T[((n >> (18 - 6 * i)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

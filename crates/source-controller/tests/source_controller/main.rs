@@ -3,6 +3,7 @@
 //! over `file://` and over `git http-backend`).
 
 mod fixtures;
+mod git_auth;
 mod git_file;
 mod git_http;
 mod git_ssh;
