@@ -197,14 +197,23 @@ impl RemoteClients {
             .ok_or_else(|| ClusterClientError::SecretNotFound {
                 secret: secret_id.clone(),
             })?;
-        let data = secret.data.unwrap_or_default();
+        let mut data: std::collections::BTreeMap<String, Vec<u8>> = secret
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect();
+        // stringData, in case the API server stored it as written.
+        for (k, v) in secret.string_data.unwrap_or_default() {
+            data.entry(k).or_insert_with(|| v.into_bytes());
+        }
         let keys: Vec<&str> = match key.filter(|k| !k.is_empty()) {
             Some(k) => vec![k],
             None => KUBECONFIG_KEYS.to_vec(),
         };
         let Some((key, bytes)) = keys
             .iter()
-            .find_map(|k| data.get(*k).map(|v| (k.to_string(), v.0.clone())))
+            .find_map(|k| data.get(*k).map(|v| (k.to_string(), v.clone())))
         else {
             return Err(ClusterClientError::MissingKey {
                 secret: secret_id,

@@ -6,3 +6,4 @@ mod events;
 mod fixtures;
 mod lifecycle;
 mod reconcile;
+mod tenancy;
