@@ -4,6 +4,7 @@
 
 mod events;
 mod fixtures;
+mod layered;
 mod lifecycle;
 mod reconcile;
 mod tenancy;
