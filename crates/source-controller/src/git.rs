@@ -49,8 +49,8 @@ pub enum GitError {
         reference: String,
         message: String,
     },
-    /// The commit was not found after fetching.
-    #[error("unable to resolve commit '{sha}' in '{url}'")]
+    /// The commit was not found after fetching (upstream's text).
+    #[error("unable to resolve commit object for '{sha}': object not found")]
     CommitNotFound { url: String, sha: String },
     /// Reading objects or writing the work tree failed.
     #[error("checkout of commit '{commit}' failed: {message}")]

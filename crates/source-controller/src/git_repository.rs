@@ -19,7 +19,7 @@ use kube::{Api, ResourceExt};
 
 use crate::auth::{AuthOptions, ProxyOptions, Transport, auth_options, proxy_options};
 use crate::git::{self, GitError, Remote};
-use crate::reference::{RefSpec, Resolved, ref_spec, resolve};
+use crate::reference::{RefError, RefSpec, Resolved, ref_spec, resolve};
 
 /// The kind as used in storage paths.
 pub const KIND: &str = "GitRepository";
@@ -373,12 +373,14 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
                 };
                 match resolve(&spec, &refs) {
                     Ok(r) => r,
-                    Err(e) => {
+                    // go-git's clone error for a branch or tag the remote lacks.
+                    Err(e @ RefError::NotFound { .. }) => {
                         return Err(git_failed(
                             status,
-                            format!("unable to resolve '{}': {e}", obj.spec.url),
+                            format!("unable to clone '{}': {e}", obj.spec.url),
                         ));
                     }
+                    Err(e) => return Err(git_failed(status, e.to_string())),
                 }
             }
         };

@@ -34,9 +34,12 @@ pub enum RefError {
     /// No tag satisfies the constraint.
     #[error("no match found for semver: {constraint}")]
     NoSemverMatch { constraint: String },
-    /// The remote does not have the reference.
-    #[error("couldn't find remote ref '{reference}'")]
+    /// The remote does not have the branch or tag (full ref name, as go-git reports it).
+    #[error("couldn't find remote ref \"{reference}\"")]
     NotFound { reference: String },
+    /// The remote does not have the `ref.name` reference.
+    #[error("unable to resolve ref '{reference}' to a specific commit")]
+    NameNotFound { reference: String },
     /// `ref.commit` is not hexadecimal.
     #[error("invalid commit '{sha}': must be a full 40-character hexadecimal SHA-1")]
     InvalidCommit { sha: String },
@@ -131,9 +134,17 @@ pub fn resolve(spec: &RefSpec, refs: &[RemoteRef]) -> Result<Resolved, RefError>
         reference: reference.to_string(),
     };
     match spec {
-        RefSpec::Branch(b) => exact(&format!("refs/heads/{b}")).ok_or_else(|| not_found(b)),
-        RefSpec::Tag(t) => exact(&format!("refs/tags/{t}")).ok_or_else(|| not_found(t)),
-        RefSpec::Name(n) => exact(n).ok_or_else(|| not_found(n)),
+        RefSpec::Branch(b) => {
+            let full = format!("refs/heads/{b}");
+            exact(&full).ok_or_else(|| not_found(&full))
+        }
+        RefSpec::Tag(t) => {
+            let full = format!("refs/tags/{t}");
+            exact(&full).ok_or_else(|| not_found(&full))
+        }
+        RefSpec::Name(n) => exact(n).ok_or_else(|| RefError::NameNotFound {
+            reference: n.clone(),
+        }),
         RefSpec::Semver(c) => {
             let tags: Vec<&str> = refs
                 .iter()
@@ -141,7 +152,8 @@ pub fn resolve(spec: &RefSpec, refs: &[RemoteRef]) -> Result<Resolved, RefError>
                 .filter(|t| !t.ends_with("^{}"))
                 .collect();
             let tag = select_semver(c, &tags)?;
-            exact(&format!("refs/tags/{tag}")).ok_or_else(|| not_found(&tag))
+            let full = format!("refs/tags/{tag}");
+            exact(&full).ok_or_else(|| not_found(&full))
         }
         RefSpec::Commit { sha, .. } => {
             check_commit(sha)?;
@@ -286,7 +298,7 @@ mod tests {
         assert_eq!(
             resolve(&RefSpec::Branch("main".into()), &refs),
             Err(RefError::NotFound {
-                reference: "main".into()
+                reference: "refs/heads/main".into()
             })
         );
     }

@@ -6,5 +6,6 @@ mod fixtures;
 mod git_auth;
 mod git_file;
 mod git_http;
+mod git_refs;
 mod git_ssh;
 mod git_verify;
