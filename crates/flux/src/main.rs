@@ -1,6 +1,25 @@
 //! `flux`: the flux-rs command-line interface. Thin `main`; every command lives in `cmd/`.
 
+mod base64;
+mod cluster;
 mod cmd;
+mod export_yaml;
+mod kinds;
+mod output;
+mod ssh_key;
+mod wait;
+
+/// An error already printed as `✗ …` lines: the command only has to exit non-zero.
+#[derive(Debug)]
+pub struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed (reported above)")
+    }
+}
+
+impl std::error::Error for Reported {}
 
 use std::process::ExitCode;
 
@@ -10,15 +29,18 @@ use clap::{CommandFactory, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "flux", version = cmd::version::VERSION, disable_version_flag = false)]
 pub struct Cli {
+    #[command(flatten)]
+    global: cluster::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum Command {
     /// Print the client version information.
     Version(cmd::version::Args),
-    /// Install or export the Flux components (CRDs for now).
+    /// Install or upgrade Flux (CRDs, RBAC, the fluxd Deployment).
     Install(cmd::install::Args),
     /// Generate shell completion scripts.
     Completion(cmd::completion::Args),
@@ -29,6 +51,24 @@ enum Command {
     },
     /// Run flux-rs on one machine: embedded API server and controllers.
     Dev(cmd::dev::Args),
+    /// Get the resources and their status.
+    Get(cmd::get::Args),
+    /// Export resources in YAML format.
+    Export(cmd::export::Args),
+    /// Create or update sources and resources.
+    Create(cmd::create::Args),
+    /// Suspend resources.
+    Suspend(cmd::suspend::Args),
+    /// Resume suspended resources.
+    Resume(cmd::resume::Args),
+    /// Reconcile sources and resources.
+    Reconcile(cmd::reconcile::Args),
+    /// Delete sources and resources.
+    Delete(cmd::delete::Args),
+    /// Check requirements and installation.
+    Check(cmd::check::Args),
+    /// Uninstall Flux and its custom resource definitions.
+    Uninstall(cmd::uninstall::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,10 +80,13 @@ enum BuildCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_error(&err),
+    };
     let result = match cli.command {
         Command::Version(args) => cmd::version::run(args),
-        Command::Install(args) => cmd::install::run(args),
+        Command::Install(args) => cmd::install::run(args, &cli.global),
         Command::Completion(args) => {
             cmd::completion::run(args, &mut Cli::command());
             Ok(())
@@ -53,13 +96,51 @@ fn main() -> ExitCode {
             BuildCommand::Helm(args) => cmd::build_helm::run(args),
         },
         Command::Dev(args) => cmd::dev::run(args),
+        Command::Get(args) => cmd::get::run(args, &cli.global),
+        Command::Export(args) => cmd::export::run(args, &cli.global),
+        Command::Create(args) => cmd::create::run(args, &cli.global),
+        Command::Suspend(args) => cmd::suspend::run(args, &cli.global),
+        Command::Resume(args) => cmd::resume::run(args, &cli.global),
+        Command::Reconcile(args) => cmd::reconcile::run(args, &cli.global),
+        Command::Delete(args) => cmd::delete::run(args, &cli.global),
+        Command::Check(args) => cmd::check::run(args, &cli.global),
+        Command::Uninstall(args) => cmd::uninstall::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<Reported>() => ExitCode::FAILURE,
         Err(err) => {
             // One line per cause, no backtrace: `✗ <error>: <cause>: ...`
-            eprintln!("✗ {err:#}");
+            output::failure(&format!("{err:#}").replace('\n', " "));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Help and version go to stdout as clap prints them; a usage error is one `✗` line, as
+/// upstream's cobra prints `✗ unknown flag: --foo`; exit code 2 (usage error).
+fn clap_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let text = err.render().to_string();
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            output::failure(first);
+            ExitCode::from(2)
         }
     }
 }

@@ -2,7 +2,17 @@
 
 pub mod build_helm;
 pub mod build_kustomize;
+pub mod check;
 pub mod completion;
+pub mod create;
+pub mod delete;
 pub mod dev;
+pub mod export;
+pub mod get;
 pub mod install;
+pub mod reconcile;
+pub mod resume;
+pub mod suspend;
+pub mod target;
+pub mod uninstall;
 pub mod version;

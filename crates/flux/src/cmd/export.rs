@@ -1,0 +1,81 @@
+//! `flux export`: objects as clean YAML for Git (no status, no server metadata).
+
+use kube::api::ListParams;
+
+use crate::cluster::GlobalArgs;
+use crate::export_yaml;
+use crate::kinds::{self, FluxKind};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Select all resources.
+    #[arg(long, global = true)]
+    pub all: bool,
+    #[command(subcommand)]
+    pub what: What,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum What {
+    /// Export sources in YAML format.
+    Source {
+        #[command(subcommand)]
+        what: SourceWhat,
+    },
+    /// Export Kustomization resources in YAML format.
+    #[command(aliases = ["ks", "kustomizations"])]
+    Kustomization(NameArg),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SourceWhat {
+    /// Export GitRepository sources in YAML format.
+    Git(NameArg),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NameArg {
+    pub name: Option<String>,
+}
+
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<()> {
+    global.validate()?;
+    let (kind, name): (FluxKind, Option<String>) = match args.what {
+        What::Source {
+            what: SourceWhat::Git(a),
+        } => (kinds::GIT_REPOSITORY, a.name),
+        What::Kustomization(a) => (kinds::KUSTOMIZATION, a.name),
+    };
+    if !args.all && name.is_none() {
+        anyhow::bail!("name is required");
+    }
+    let all = args.all;
+    let text = crate::cluster::block_on(global.timeout, "the export", async move {
+        let cluster = global.connect().await?;
+        let mut out = String::new();
+        if all {
+            let items = cluster
+                .list(&kind, Some(&cluster.namespace), &ListParams::default())
+                .await?
+                .unwrap_or_default();
+            if items.is_empty() {
+                anyhow::bail!("no objects found in {} namespace", cluster.namespace);
+            }
+            for obj in &items {
+                out.push_str(&export_yaml::export_document(&export_yaml::export_object(
+                    &kind, obj,
+                ))?);
+            }
+        } else if let Some(name) = name {
+            let obj = cluster
+                .get_required(&kind, &cluster.namespace, &name)
+                .await?;
+            out.push_str(&export_yaml::export_document(&export_yaml::export_object(
+                &kind, &obj,
+            ))?);
+        }
+        Ok(out)
+    })?;
+    print!("{text}");
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! Tests of `flux suspend`, `resume`, `reconcile` and `delete`. The test plays the
+//! controllers through the API server (`start_fake_controller`).
+
+use serde_json::json;
+
+use super::cluster::{TestCluster, outputs};
+
+const REV: &str = "6.3.5@sha1:67e2c98a60dc92283531412a9e604dd4bae005a9";
+
+fn seed(c: &TestCluster) {
+    c.create(&json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": "tkfg", "namespace": "flux-system"},
+        "spec": {"url": "https://example.com/repo.git", "interval": "1m", "ref": {"branch": "main"}},
+    }));
+    c.create(&json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "tkfg", "namespace": "flux-system"},
+        "spec": {"interval": "10m", "path": "./", "prune": true,
+                 "sourceRef": {"kind": "GitRepository", "name": "tkfg"}},
+    }));
+}
+
+fn ks_suspended(c: &TestCluster, name: &str) -> Option<bool> {
+    c.get(
+        "kustomize.toolkit.fluxcd.io/v1",
+        "Kustomization",
+        "flux-system",
+        name,
+    )
+    .and_then(|o| o["spec"]["suspend"].as_bool())
+}
+
+#[test]
+fn suspend_and_resume_kustomization_match_upstream_goldens() {
+    let c = TestCluster::start();
+    seed(&c);
+    c.start_fake_controller(REV, None);
+    let out = c
+        .flux()
+        .args(["suspend", "ks", "tkfg"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert!(out.status.success(), "{stderr}");
+    // upstream's testdata/kustomization/suspend_kustomization_from_git.golden
+    assert_eq!(
+        stderr,
+        "► suspending kustomization tkfg in flux-system namespace\n✔ kustomization suspended\n"
+    );
+    assert_eq!(ks_suspended(&c, "tkfg"), Some(true));
+
+    let out = c
+        .flux()
+        .args(["resume", "ks", "tkfg"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert!(out.status.success(), "{stderr}");
+    // upstream's testdata/kustomization/resume_kustomization_from_git.golden
+    assert_eq!(
+        stderr,
+        format!(
+            "► resuming kustomization tkfg in flux-system namespace\n✔ kustomization resumed\n◎ waiting for Kustomization reconciliation\n✔ Kustomization tkfg reconciliation completed\n✔ applied revision {REV}\n"
+        )
+    );
+    assert_eq!(ks_suspended(&c, "tkfg"), Some(false));
+}
+
+#[test]
+fn suspend_all_and_unknown_names() {
+    let c = TestCluster::start();
+    seed(&c);
+    let out = c
+        .flux()
+        .args(["suspend", "ks", "tkfg", "foo", "bar"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // upstream's suspend_kustomization_from_git_multiple_args.golden (upstream exits 0)
+    assert_eq!(
+        stderr,
+        "► suspending kustomization tkfg in flux-system namespace\n✔ kustomization suspended\n✗ Kustomization foo not found in flux-system namespace\n✗ Kustomization bar not found in flux-system namespace\n"
+    );
+    let out = c
+        .flux()
+        .args(["suspend", "source", "git", "--all"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr,
+        "► suspending source git tkfg in flux-system namespace\n✔ source git suspended\n"
+    );
+    let out = c
+        .flux()
+        .args(["resume", "source", "git", "--all"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("waiting"),
+        "--all does not wait without --wait: {stderr}"
+    );
+    for args in [["suspend", "ks"], ["resume", "ks"]] {
+        let out = c.flux().args(args).output().expect("run");
+        let (_, stderr) = outputs(&out);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(stderr, "✗ kustomization name is required\n");
+    }
+}
+
+#[test]
+fn resume_reports_a_failed_reconciliation() {
+    let c = TestCluster::start();
+    seed(&c);
+    c.start_fake_controller(REV, Some("kustomization path not found: ./nope"));
+    let out = c
+        .flux()
+        .args(["resume", "ks", "tkfg"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn reconcile_kustomization_with_source_matches_upstream_golden() {
+    let c = TestCluster::start();
+    seed(&c);
+    c.start_fake_controller(REV, None);
+    let out = c
+        .flux()
+        .args(["reconcile", "kustomization", "tkfg", "--with-source"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert!(out.status.success(), "{stderr}");
+    // upstream's testdata/kustomization/reconcile_kustomization_from_git.golden
+    assert_eq!(
+        stderr,
+        format!(
+            "► annotating GitRepository tkfg in flux-system namespace\n✔ GitRepository annotated\n◎ waiting for GitRepository reconciliation\n✔ fetched revision {REV}\n► annotating Kustomization tkfg in flux-system namespace\n✔ Kustomization annotated\n◎ waiting for Kustomization reconciliation\n✔ applied revision {REV}\n"
+        )
+    );
+    let ks = c
+        .get(
+            "kustomize.toolkit.fluxcd.io/v1",
+            "Kustomization",
+            "flux-system",
+            "tkfg",
+        )
+        .expect("ks");
+    let requested = ks["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"]
+        .as_str()
+        .expect("requestedAt set");
+    assert_eq!(ks["status"]["lastHandledReconcileAt"], requested);
+}
+
+#[test]
+fn reconcile_errors() {
+    let c = TestCluster::start();
+    seed(&c);
+    c.flux()
+        .args(["suspend", "source", "git", "tkfg"])
+        .assert()
+        .success();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["reconcile", "source", "git"],
+            "✗ GitRepository name is required\n",
+        ),
+        (
+            vec!["reconcile", "source", "git", "nope"],
+            "✗ gitrepositories.source.toolkit.fluxcd.io \"nope\" not found\n",
+        ),
+        (
+            vec!["reconcile", "source", "git", "tkfg"],
+            "✗ resource is suspended\n",
+        ),
+        (
+            vec!["reconcile", "ks", "tkfg", "--with-source"],
+            "✗ resource is suspended\n",
+        ),
+        (
+            vec!["reconcile", "ks", "tkfg", "--timeout", "1s"],
+            "► annotating Kustomization tkfg in flux-system namespace\n✔ Kustomization annotated\n◎ waiting for Kustomization reconciliation\n✗ timeout waiting for the reconciliation after 1s\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = c.flux().args(&args).output().expect("run");
+        let (_, stderr) = outputs(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr, expected, "{args:?}");
+    }
+}
+
+#[test]
+fn delete_asks_unless_silent() {
+    let c = TestCluster::start();
+    seed(&c);
+    let out = c
+        .flux()
+        .args(["delete", "ks", "tkfg"])
+        .write_stdin("n\n")
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.ends_with("✗ aborting\n"), "{stderr}");
+    assert!(
+        ks_suspended(&c, "tkfg").is_some()
+            || c.get(
+                "kustomize.toolkit.fluxcd.io/v1",
+                "Kustomization",
+                "flux-system",
+                "tkfg"
+            )
+            .is_some()
+    );
+
+    let out = c
+        .flux()
+        .args(["delete", "ks", "tkfg"])
+        .write_stdin("y\n")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert!(
+        c.get(
+            "kustomize.toolkit.fluxcd.io/v1",
+            "Kustomization",
+            "flux-system",
+            "tkfg"
+        )
+        .is_none()
+    );
+
+    let out = c
+        .flux()
+        .args(["delete", "source", "git", "tkfg", "-s"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert!(out.status.success(), "{stderr}");
+    // upstream's delete_kustomization_from_git.golden, for the source
+    assert_eq!(
+        stderr,
+        "► deleting source git tkfg in flux-system namespace\n✔ source git deleted\n"
+    );
+    let out = c
+        .flux()
+        .args(["delete", "source", "git", "tkfg", "-s"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        "✗ gitrepositories.source.toolkit.fluxcd.io \"tkfg\" not found\n"
+    );
+}
