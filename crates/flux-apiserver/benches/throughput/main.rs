@@ -4,6 +4,11 @@
 //! router (no TLS), so the figures are the server's own cost.
 //!
 //! Run: `cargo bench -p flux-apiserver --bench throughput` (add `-- --quick` for a short run).
+//!
+//! In the same run, when `etcd` is on PATH (Debian: `apt-get install etcd-server`), the
+//! same loads go to etcd as the reference (see `etcd_reference.rs`).
+
+mod etcd_reference;
 
 use std::time::{Duration, Instant};
 
@@ -291,6 +296,36 @@ async fn run(quick: bool) -> Result<(), Error> {
     );
     drop(durable);
     let _ = std::fs::remove_dir_all(&dir);
+
+    println!();
+    match etcd_reference::Etcd::start().await? {
+        None => println!(
+            "reference: etcd is not on PATH (apt-get install etcd-server), no same-run reference"
+        ),
+        Some(etcd) => {
+            println!(
+                "reference: etcd 3.4 (the store of a real kube-apiserver), HTTP gateway on loopback"
+            );
+            let rate = etcd.puts(n_create, 8, "etcd").await?;
+            println!(
+                "etcd puts/s (8 clients):              {rate:>10.0}   ({n_create} ConfigMap-sized values)"
+            );
+            let (t, items) = etcd.range("etcd").await?;
+            println!(
+                "etcd range ({items} keys, one request): {:>10.1} ms",
+                t.as_secs_f64() * 1e3
+            );
+            let rate = etcd.puts(n_apply, 8, "etcd-apply").await?;
+            println!("etcd puts/s, second batch (8 clients): {rate:>10.0}   ({n_apply} values)");
+            let (p50, p99, max) = etcd.watch_fanout(100, if quick { 20 } else { 200 }).await?;
+            println!(
+                "etcd watch fan-out, 100 watchers:      p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3,
+                max.as_secs_f64() * 1e3
+            );
+        }
+    }
     Ok(())
 }
 
