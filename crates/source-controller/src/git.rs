@@ -500,7 +500,14 @@ pub fn checkout(
     let mut gitlinks = Vec::new();
     write_tree(repo, tree_id, dir, "", sparse, &mut gitlinks).map_err(checkout_err)?;
     if recurse_submodules && !gitlinks.is_empty() {
-        checkout_submodules(remote, dir, &gitlinks, interrupt, 0).map_err(checkout_err)?;
+        let level = SubmoduleLevel {
+            remote,
+            repo,
+            tree: tree_id,
+            dir,
+            sparse,
+        };
+        checkout_submodules(&level, &gitlinks, interrupt, 0).map_err(checkout_err)?;
     }
     Ok(Commit {
         hash: id.to_hex().to_string(),
@@ -568,9 +575,45 @@ pub fn resolve_submodule_url(base: &str, url: &str) -> String {
     format!("{base}/{rest}")
 }
 
+/// A (super)project whose submodules are checked out.
+struct SubmoduleLevel<'a> {
+    remote: &'a Remote,
+    repo: &'a gix::Repository,
+    /// Its root tree (where `.gitmodules` is read from, even when sparse checkout
+    /// left it out of the work tree).
+    tree: gix::ObjectId,
+    dir: &'a Path,
+    sparse: Option<&'a [String]>,
+}
+
+/// The content of the blob `name` at the root of `tree`.
+fn root_blob(repo: &gix::Repository, tree: gix::ObjectId, name: &str) -> Option<Vec<u8>> {
+    let tree = repo.find_tree(tree).ok()?;
+    let oid = tree
+        .iter()
+        .filter_map(Result::ok)
+        .find_map(|e| (e.inner.filename == name.as_bytes()).then(|| e.inner.oid.to_owned()))?;
+    repo.find_blob(oid).ok().map(|b| b.data.clone())
+}
+
+/// The sparse directories that apply inside the submodule at `path` (`None`: all of
+/// it).
+fn submodule_sparse(sparse: Option<&[String]>, path: &str) -> Option<Vec<String>> {
+    let mut inner = Vec::new();
+    for d in sparse? {
+        let d = d.trim_start_matches("./").trim_matches('/');
+        if d.is_empty() || d == "." || d == path || path.starts_with(&format!("{d}/")) {
+            return None;
+        }
+        if let Some(rest) = d.strip_prefix(&format!("{path}/")) {
+            inner.push(rest.to_string());
+        }
+    }
+    Some(inner)
+}
+
 fn checkout_submodules(
-    remote: &Remote,
-    dir: &Path,
+    level: &SubmoduleLevel<'_>,
     gitlinks: &[(String, gix::ObjectId)],
     interrupt: &AtomicBool,
     depth: usize,
@@ -580,14 +623,14 @@ fn checkout_submodules(
             "submodules nested deeper than {MAX_SUBMODULE_DEPTH} levels"
         ));
     }
-    let text = fs::read_to_string(dir.join(".gitmodules"))
-        .map_err(|e| format!("repository has submodules but no readable .gitmodules: {e}"))?;
-    let urls = parse_gitmodules(&text);
+    let text = root_blob(level.repo, level.tree, ".gitmodules")
+        .ok_or_else(|| "repository has submodules but no .gitmodules".to_string())?;
+    let urls = parse_gitmodules(&String::from_utf8_lossy(&text));
     for (path, oid) in gitlinks {
         let url = urls
             .get(path)
             .ok_or_else(|| format!("submodule '{path}' has no url in .gitmodules"))?;
-        let url = resolve_submodule_url(&remote.url, url);
+        let url = resolve_submodule_url(&level.remote.url, url);
         let transport = match url.split_once("://").map(|(s, _)| s) {
             Some("http") => Transport::Http,
             Some("https") => Transport::Https,
@@ -598,9 +641,9 @@ fn checkout_submodules(
         let sub = Remote {
             url: url.clone(),
             transport,
-            auth: remote.auth.clone(),
-            timeout: remote.timeout,
-            proxy: remote.proxy.clone(),
+            auth: level.remote.auth.clone(),
+            timeout: level.remote.timeout,
+            proxy: level.remote.proxy.clone(),
         };
         let prefixes = vec!["refs/heads/".to_string(), "refs/tags/".to_string()];
         let (_, fetched) = connect_and(&sub, &prefixes, interrupt, true, false)
@@ -616,11 +659,26 @@ fn checkout_submodules(
             .tree_id()
             .map_err(|e| format!("submodule '{path}': {e}"))?
             .detach();
-        let target = dir.join(path);
+        let target = level.dir.join(path);
+        let sparse = submodule_sparse(level.sparse, path);
         let mut nested = Vec::new();
-        write_tree(&scratch.repo, tree, &target, "", None, &mut nested)?;
+        write_tree(
+            &scratch.repo,
+            tree,
+            &target,
+            "",
+            sparse.as_deref(),
+            &mut nested,
+        )?;
         if !nested.is_empty() {
-            checkout_submodules(&sub, &target, &nested, interrupt, depth + 1)?;
+            let inner = SubmoduleLevel {
+                remote: &sub,
+                repo: &scratch.repo,
+                tree,
+                dir: &target,
+                sparse: sparse.as_deref(),
+            };
+            checkout_submodules(&inner, &nested, interrupt, depth + 1)?;
         }
     }
     Ok(())
@@ -779,6 +837,18 @@ mod tests {
             resolve_submodule_url("http://h/app.git", "https://x/y.git"),
             "https://x/y.git"
         );
+    }
+
+    #[test]
+    fn sparse_directories_inside_submodules() {
+        let s = vec!["./apps".to_string(), "vendor/lib/apps/".to_string()];
+        assert_eq!(
+            submodule_sparse(Some(&s), "vendor/lib"),
+            Some(vec!["apps".to_string()])
+        );
+        let whole = vec!["vendor".to_string()];
+        assert_eq!(submodule_sparse(Some(&whole), "vendor/lib"), None);
+        assert_eq!(submodule_sparse(None, "vendor/lib"), None);
     }
 
     #[test]

@@ -279,6 +279,14 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
         let generation = obj.metadata.generation.unwrap_or(0);
         let ns = obj.namespace().unwrap_or_default();
         let name = obj.name_any();
+        // Upstream's failure conditions: recovering from any of them is announced.
+        let was_failing = [
+            types::FETCH_FAILED,
+            types::INCLUDE_UNAVAILABLE,
+            types::STORAGE_OPERATION_FAILED,
+        ]
+        .iter()
+        .any(|t| conditions::is_true(conds(status), t));
         self.reconcile_storage(&obj, status);
         // A failed verification is recomputed; a successful one stands for the stored
         // artifact until a new revision is verified.
@@ -336,6 +344,9 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
                 ));
             }
         };
+        // Included artifacts first (upstream's order): their changes rebuild the
+        // artifact even when the remote has not moved.
+        let include_artifacts = self.fetch_includes(&obj, status, rt).await?;
         let spec = ref_spec(obj.spec.reference.as_ref());
         let timeout = obj
             .spec
@@ -389,6 +400,7 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
             && status.observed_ignore == obj.spec.ignore
             && status.observed_recurse_submodules == obj.spec.recurse_submodules
             && status.observed_include == obj.spec.include
+            && !includes_changed(status.included_artifacts.as_ref(), &include_artifacts)
             && status.observed_sparse_checkout == obj.spec.sparse_checkout;
         if resolved.commit.len() == 40 {
             let revision = revision_for(&spec, &resolved.full_name, &resolved.commit);
@@ -473,14 +485,22 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
                 Err(m) => return Err(git_failed(status, m)),
             }
         };
+        if let Err(message) = check_sparse_dirs(obj.spec.sparse_checkout.as_deref(), &checkout_dir)
+        {
+            let message = format!("failed to sparse checkout directories : {message}");
+            fetch_failed(status, generation, reasons::GIT_OPERATION_FAILED, &message);
+            return Err(ReconcileError::retry(
+                reasons::GIT_OPERATION_FAILED,
+                message,
+            ));
+        }
         conditions::delete(conds(status), types::FETCH_FAILED);
         let revision = revision_for(&spec, &commit.reference, &commit.hash);
 
         self.reconcile_verify(&obj, status, rt, &commit).await?;
 
         // Include step.
-        let included = self
-            .reconcile_include(&obj, status, rt, &checkout_dir)
+        self.copy_includes(&obj, status, &include_artifacts, &checkout_dir)
             .await?;
 
         // Artifact step.
@@ -547,7 +567,8 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
             size: i64::try_from(stored.size).ok(),
             url: stored.url.clone(),
         });
-        status.included_artifacts = included;
+        status.included_artifacts =
+            (!include_artifacts.is_empty()).then(|| include_artifacts.clone());
         status.observed_ignore = obj.spec.ignore.clone();
         status.observed_recurse_submodules = obj.spec.recurse_submodules;
         status.observed_include = obj.spec.include.clone();
@@ -565,7 +586,16 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
             now(),
         );
         let _ = self.storage.garbage_collect(&path);
-        if changed {
+        // A new artifact is announced as NewArtifact; the same one again after a failure
+        // as Succeeded (upstream's notify).
+        let event_reason = if changed {
+            Some("NewArtifact")
+        } else if was_failing {
+            Some(reasons::SUCCEEDED)
+        } else {
+            None
+        };
+        if let Some(reason) = event_reason {
             let metadata = BTreeMap::from([
                 ("revision".to_string(), revision.clone()),
                 ("digest".to_string(), stored.digest.to_string()),
@@ -574,8 +604,11 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
                 .record(
                     obj.as_ref(),
                     EventType::Normal,
-                    "NewArtifact",
-                    &format!("stored artifact for commit '{}'", commit.subject),
+                    reason,
+                    &format!(
+                        "stored artifact for commit '{}'",
+                        short_message(&commit.subject)
+                    ),
                     &metadata,
                 )
                 .await;
@@ -734,24 +767,21 @@ impl GitRepositoryReconciler {
         Ok(())
     }
 
-    /// Include step: copies each included GitRepository's artifact (`fromPath`) into
-    /// `toPath` of the checkout.
-    async fn reconcile_include(
+    /// The artifacts of the included GitRepositories, in `spec.include` order
+    /// (upstream's `fetchIncludes`): one without an artifact (or missing) makes the
+    /// object wait with `IncludeUnavailable=True` (reasons `NotFound`, `NoArtifact`).
+    async fn fetch_includes(
         &self,
         obj: &GitRepository,
         status: &mut GitRepositoryStatus,
         rt: &Runtime,
-        checkout_dir: &Path,
-    ) -> Result<Option<Vec<Artifact>>, ReconcileError> {
-        let Some(includes) = obj.spec.include.as_ref().filter(|i| !i.is_empty()) else {
-            conditions::delete(conds(status), types::INCLUDE_UNAVAILABLE);
-            return Ok(None);
-        };
+    ) -> Result<Vec<Artifact>, ReconcileError> {
+        let includes = obj.spec.include.clone().unwrap_or_default();
         let generation = obj.metadata.generation.unwrap_or(0);
         let ns = obj.namespace().unwrap_or_default();
         let api: Api<GitRepository> = Api::namespaced(rt.client.clone(), &ns);
         let mut artifacts = Vec::new();
-        for include in includes {
+        for include in &includes {
             let name = &include.repository.name;
             let unavailable = |status: &mut GitRepositoryStatus, reason: &str, message: String| {
                 conditions::mark_true(
@@ -784,6 +814,25 @@ impl GitRepositoryReconciler {
                     format!("no artifact available for include '{name}'"),
                 ));
             };
+            artifacts.push(artifact);
+        }
+        conditions::delete(conds(status), types::INCLUDE_UNAVAILABLE);
+        Ok(artifacts)
+    }
+
+    /// Include step: copies each included artifact's `fromPath` into `toPath` of the
+    /// checkout.
+    async fn copy_includes(
+        &self,
+        obj: &GitRepository,
+        status: &mut GitRepositoryStatus,
+        artifacts: &[Artifact],
+        checkout_dir: &Path,
+    ) -> Result<(), ReconcileError> {
+        let generation = obj.metadata.generation.unwrap_or(0);
+        let includes = obj.spec.include.clone().unwrap_or_default();
+        for (include, artifact) in includes.iter().zip(artifacts) {
+            let name = &include.repository.name;
             let to = include.to_path.clone().unwrap_or_else(|| name.clone());
             let to_rel = to.trim_start_matches('/');
             if to_rel.split('/').any(|c| c == "..") || to_rel.is_empty() {
@@ -824,11 +873,48 @@ impl GitRepositoryReconciler {
                     ));
                 }
             }
-            artifacts.push(artifact);
         }
-        conditions::delete(conds(status), types::INCLUDE_UNAVAILABLE);
-        Ok(Some(artifacts))
+        Ok(())
     }
+}
+
+/// A commit subject cut to 50 characters plus `...` (upstream's `ShortMessage`).
+pub fn short_message(subject: &str) -> String {
+    if subject.chars().count() > 50 {
+        format!("{}...", subject.chars().take(50).collect::<String>())
+    } else {
+        subject.to_string()
+    }
+}
+
+/// Every `spec.sparseCheckout` directory must exist in the checkout (upstream's
+/// `validateSparseCheckoutPaths`).
+fn check_sparse_dirs(dirs: Option<&[String]>, checkout: &Path) -> Result<(), String> {
+    for dir in dirs.unwrap_or_default() {
+        let rel = dir.trim_start_matches("./").trim_matches('/');
+        if rel.split('/').any(|c| c == "..") {
+            return Err(format!(
+                "sparse checkout dir '{dir}' cannot be resolved: it leaves the repository"
+            ));
+        }
+        if std::fs::symlink_metadata(checkout.join(rel)).is_err() {
+            return Err(format!(
+                "sparse checkout dir '{dir}' does not exist in repository"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the included artifacts differ from the ones the stored artifact was built
+/// with (upstream's `artifactSet.Diff`: by revision and digest, in order).
+fn includes_changed(observed: Option<&Vec<Artifact>>, current: &[Artifact]) -> bool {
+    let observed = observed.map(Vec::as_slice).unwrap_or_default();
+    observed.len() != current.len()
+        || observed
+            .iter()
+            .zip(current)
+            .any(|(a, b)| a.revision != b.revision || a.digest != b.digest)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -4,6 +4,7 @@
 
 mod fixtures;
 mod git_auth;
+mod git_content;
 mod git_file;
 mod git_http;
 mod git_refs;
