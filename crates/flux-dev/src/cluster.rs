@@ -373,6 +373,9 @@ pub struct Bootstrap {
     pub branch: String,
     /// The Kustomization path (`./…`).
     pub path: String,
+    /// The path holds `flux bootstrap`'s own manifests (`gotk-sync.yaml`,
+    /// `gotk-components.yaml`): patch them to stay local (see [`fleet_patches`]).
+    pub fleet_patches: bool,
 }
 
 /// The GitRepository `flux bootstrap` writes (without the credentials secret).
@@ -391,7 +394,7 @@ pub fn git_repository_manifest(b: &Bootstrap) -> Value {
 
 /// The Kustomization `flux bootstrap` writes.
 pub fn kustomization_manifest(b: &Bootstrap) -> Value {
-    json!({
+    let mut manifest = json!({
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
         "metadata": {"name": FLUX_SYSTEM, "namespace": FLUX_SYSTEM},
@@ -401,7 +404,34 @@ pub fn kustomization_manifest(b: &Bootstrap) -> Value {
             "prune": true,
             "sourceRef": {"kind": "GitRepository", "name": FLUX_SYSTEM},
         },
-    })
+    });
+    if b.fleet_patches {
+        manifest["spec"]["patches"] = fleet_patches(b);
+    }
+    manifest
+}
+
+/// Kustomization patches for a bootstrapped fleet directory: the GitRepository
+/// `flux-system` its `gotk-sync.yaml` declares is pointed at the local repository (URL,
+/// branch, no credentials secret), and Flux's CRDs from `gotk-components.yaml` are left
+/// out of the build (the embedded server serves its own, with `file://` allowed).
+pub fn fleet_patches(b: &Bootstrap) -> Value {
+    let git_repository = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {FLUX_SYSTEM}\n  namespace: {FLUX_SYSTEM}\nspec:\n  url: {}\n  ref:\n    branch: {}\n  secretRef: null\n",
+        Value::String(b.url.clone()),
+        Value::String(b.branch.clone())
+    );
+    let drop_crds = "$patch: delete\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: flux-crds\n";
+    json!([
+        {
+            "patch": git_repository,
+            "target": {"group": "source.toolkit.fluxcd.io", "kind": "GitRepository", "name": FLUX_SYSTEM, "namespace": FLUX_SYSTEM},
+        },
+        {
+            "patch": drop_crds,
+            "target": {"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition", "name": ".*\\.fluxcd\\.io"},
+        },
+    ])
 }
 
 /// Server-side applies `object` (namespaced in flux-system unless a Namespace).
@@ -502,6 +532,7 @@ mod tests {
             url: "file:///repo".into(),
             branch: "main".into(),
             path: "./clusters/dev".into(),
+            fleet_patches: false,
         };
         let ks = kustomization_manifest(&b);
         assert_eq!(
@@ -517,5 +548,21 @@ mod tests {
         let repo = git_repository_manifest(&b);
         assert_eq!(repo["spec"]["ref"], json!({"branch": "main"}));
         assert_eq!(repo["spec"]["url"], json!("file:///repo"));
+        assert!(
+            ks["spec"].get("patches").is_none(),
+            "no patches unless a fleet directory"
+        );
+        let ks = kustomization_manifest(&Bootstrap {
+            fleet_patches: true,
+            ..b
+        });
+        let patches = ks["spec"]["patches"].as_array().expect("patches");
+        assert_eq!(patches.len(), 2);
+        assert!(
+            patches[0]["patch"]
+                .as_str()
+                .is_some_and(|p| p.contains("url: \"file:///repo\""))
+        );
+        assert_eq!(patches[1]["target"]["name"], json!(".*\\.fluxcd\\.io"));
     }
 }

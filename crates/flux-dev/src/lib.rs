@@ -197,6 +197,7 @@ impl Session {
             url,
             branch,
             path: work_tree.kustomization_path.clone(),
+            fleet_patches: work_tree.has_bootstrap_manifests(),
         };
         let mut session = Self {
             cluster,
@@ -290,6 +291,12 @@ impl Session {
             "► Kustomization flux-system/flux-system: path {}",
             self.bootstrap.path
         )?;
+        if self.bootstrap.fleet_patches {
+            writeln!(
+                out,
+                "► flux bootstrap manifests found: their GitRepository flux-system is patched to the local repository and Flux's CRDs are left out (flux dev serves its own)"
+            )?;
+        }
         writeln!(out, "► state kept in {}", self.data.root.display())?;
         out.flush()
     }

@@ -110,6 +110,33 @@ impl WorkTree {
         })
     }
 
+    /// Whether the Kustomization path holds `flux bootstrap`'s manifests
+    /// (`gotk-sync.yaml` or `gotk-components.yaml`, at most 3 directories down).
+    pub fn has_bootstrap_manifests(&self) -> bool {
+        fn search(dir: &Path, depth: u8) -> bool {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return false;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                if name == "gotk-sync.yaml" || name == "gotk-components.yaml" {
+                    return true;
+                }
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                if is_dir && depth > 0 && name != ".git" && search(&entry.path(), depth - 1) {
+                    return true;
+                }
+            }
+            false
+        }
+        search(
+            &self
+                .root
+                .join(self.kustomization_path.trim_start_matches("./")),
+            3,
+        )
+    }
+
     /// The `file://` URL of the work tree's repository.
     pub fn url(&self) -> String {
         file_url(&self.root)

@@ -103,3 +103,81 @@ async fn a_path_outside_a_git_work_tree_is_a_clear_error() -> anyhow::Result<()>
     assert!(err.contains("is not inside a Git work tree"), "{err}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstrapped_fleet_directory_stays_local() -> anyhow::Result<()> {
+    if !have_git() {
+        return Ok(());
+    }
+    let repo = ExampleRepo::create()?;
+    // What `flux bootstrap` commits into the cluster directory: Flux's CRDs and
+    // controllers, and a GitRepository pointing at the real remote with a secret.
+    let mut components = flux_api::crds::all_crds_yaml()?;
+    components.push_str(
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: source-controller\n  namespace: flux-system\n  labels:\n    app.kubernetes.io/part-of: flux\nspec:\n  selector:\n    matchLabels:\n      app: source-controller\n  template:\n    metadata:\n      labels:\n        app: source-controller\n    spec:\n      containers:\n      - name: manager\n        image: ghcr.io/fluxcd/source-controller:v1.7.0\n",
+    );
+    let dir = "examples/fleet/clusters/dev/flux-system";
+    repo.write(&format!("{dir}/gotk-components.yaml"), &components)?;
+    repo.write(
+        &format!("{dir}/gotk-sync.yaml"),
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m0s\n  ref:\n    branch: main\n  secretRef:\n    name: flux-system\n  url: ssh://git@github.com/example/fleet\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 10m0s\n  path: ./examples/fleet/clusters/dev\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+    )?;
+    repo.write(
+        &format!("{dir}/kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- gotk-sync.yaml\n",
+    )?;
+    repo.commit("flux bootstrap")?;
+    let mut session = flux_dev::Session::start(&repo.options()).await?;
+    assert!(session.bootstrap().fleet_patches);
+    let client = session.client();
+    let local_url = session.bootstrap().url.clone();
+    let outcome = session
+        .run(
+            once(Duration::from_secs(50)),
+            &mut std::io::sink(),
+            std::future::pending(),
+        )
+        .await;
+    let repos: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        client.clone(),
+        "flux-system",
+        &flux_dev::cluster::git_repositories(),
+    );
+    let repo_obj = repos.get("flux-system").await?;
+    let kustomizations: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        client.clone(),
+        "flux-system",
+        &flux_dev::cluster::kustomizations(),
+    );
+    let ks = kustomizations.get("flux-system").await?;
+    session.stop().await;
+    assert_eq!(
+        ks.data["spec"]["patches"].as_array().map(Vec::len),
+        Some(2),
+        "gotk-sync's Kustomization applied over ours keeps flux-dev's patches: {:?}",
+        ks.data["spec"]
+    );
+    let ks_applied = ks.data["status"]["inventory"]["entries"]
+        .as_array()
+        .is_some_and(|e| {
+            e.iter().any(|e| {
+                e["id"] == "flux-system_flux-system_kustomize.toolkit.fluxcd.io_Kustomization"
+            })
+        });
+    assert!(
+        ks_applied,
+        "the Kustomization of gotk-sync.yaml was applied: {:?}",
+        ks.data["status"]
+    );
+    match outcome? {
+        flux_dev::Outcome::Ready { kustomizations, .. } => assert_eq!(kustomizations, 3),
+        other => panic!("expected Ready, got {other:?}"),
+    }
+    assert_eq!(repo_obj.data["spec"]["url"], serde_json::json!(local_url));
+    assert!(
+        repo_obj.data["spec"].get("secretRef").is_none(),
+        "{:?}",
+        repo_obj.data
+    );
+    Ok(())
+}
