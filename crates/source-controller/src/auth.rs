@@ -71,6 +71,14 @@ pub enum AuthError {
     /// `tls.crt` without `tls.key` or the reverse.
     #[error("invalid '{secret}' secret data: 'tls.crt' and 'tls.key' must be set together")]
     ClientCertIncomplete { secret: String },
+    /// The SSH identity is encrypted and the secret has no `password`.
+    #[error(
+        "SSH identity key is encrypted but no 'password' field was provided in the secret '{secret}'"
+    )]
+    EncryptedIdentity { secret: String },
+    /// The SSH identity could not be decrypted with the secret's `password`.
+    #[error("unable to decrypt the SSH identity key in secret '{secret}': {reason}")]
+    IdentityDecrypt { secret: String, reason: String },
     /// Basic auth and a bearer token together.
     #[error(
         "invalid '{secret}' secret data: 'bearerToken' cannot be used with 'username'/'password'"
@@ -118,6 +126,9 @@ pub fn auth_options(
                     });
                 }
             }
+            if let Some(identity) = &opts.identity {
+                opts.identity = Some(usable_identity(secret, identity, opts.password.as_deref())?);
+            }
         }
         Transport::Http | Transport::Https | Transport::File => {
             match (&opts.username, &opts.password) {
@@ -152,6 +163,54 @@ pub fn auth_options(
         }
     }
     Ok(opts)
+}
+
+/// The SSH identity as the ssh client can use it non-interactively: an encrypted
+/// OpenSSH key is decrypted with `password` (the ssh client runs in batch mode and
+/// cannot ask); other keys are passed on as they are.
+fn usable_identity(
+    secret: &str,
+    identity: &[u8],
+    password: Option<&str>,
+) -> Result<Vec<u8>, AuthError> {
+    let decrypt_err = |reason: String| AuthError::IdentityDecrypt {
+        secret: secret.to_string(),
+        reason,
+    };
+    match ssh_key::PrivateKey::from_openssh(identity) {
+        Ok(key) if key.is_encrypted() => {
+            let Some(password) = password else {
+                return Err(AuthError::EncryptedIdentity {
+                    secret: secret.to_string(),
+                });
+            };
+            let plain = key
+                .decrypt(password)
+                .map_err(|e| decrypt_err(e.to_string()))?;
+            let text = plain
+                .to_openssh(ssh_key::LineEnding::LF)
+                .map_err(|e| decrypt_err(e.to_string()))?;
+            Ok(text.as_bytes().to_vec())
+        }
+        Ok(_) => Ok(identity.to_vec()),
+        // Legacy PEM keys: usable when not encrypted.
+        Err(_) => {
+            let text = String::from_utf8_lossy(identity);
+            if text.contains("Proc-Type: 4,ENCRYPTED")
+                || text.contains("BEGIN ENCRYPTED PRIVATE KEY")
+            {
+                return match password {
+                    None => Err(AuthError::EncryptedIdentity {
+                        secret: secret.to_string(),
+                    }),
+                    Some(_) => Err(decrypt_err(
+                        "encrypted PEM keys are not supported, convert the key to the OpenSSH format (ssh-keygen -p -f KEY)".to_string(),
+                    )),
+                };
+            }
+            Ok(identity.to_vec())
+        }
+    }
 }
 
 /// Proxy schemes upstream accepts in `proxySecretRef.address`.

@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{Api, ResourceExt};
 
-use crate::auth::{AuthOptions, ProxyOptions, Transport, auth_options, proxy_options};
+use crate::auth::{AuthError, AuthOptions, ProxyOptions, Transport, auth_options, proxy_options};
 use crate::git::{self, GitError, Remote};
 use crate::reference::{RefError, RefSpec, Resolved, ref_spec, resolve};
 
@@ -222,8 +222,11 @@ impl GitRepositoryReconciler {
             .into_iter()
             .map(|(k, v)| (k, v.0))
             .collect();
-        auth_options(transport, &format!("{ns}/{}", secret_ref.name), &data)
-            .map_err(|e| e.to_string())
+        auth_options(transport, &format!("{ns}/{}", secret_ref.name), &data).map_err(|e| match e {
+            // Upstream reports this one on its own.
+            AuthError::EncryptedIdentity { .. } => e.to_string(),
+            _ => format!("failed to configure authentication options: {e}"),
+        })
     }
 }
 

@@ -131,6 +131,18 @@ impl GitServer {
         )
     }
 
+    /// `start-git-ssh PORT ROOT AUTHORIZED_KEYS` (the script's keys plus these).
+    pub fn start_ssh_with_keys(port: u16, root: &Path, keys: &Path) -> anyhow::Result<Self> {
+        Self::run_script(
+            "start-git-ssh",
+            &[
+                port.to_string(),
+                root.to_string_lossy().into_owned(),
+                keys.to_string_lossy().into_owned(),
+            ],
+        )
+    }
+
     fn run_script(name: &str, args: &[String]) -> anyhow::Result<Self> {
         let script = tools_dir().join(name);
         let out = Command::new(&script)
