@@ -331,6 +331,7 @@ fn validate(value: &Value, schema: &Value, path: &str, causes: &mut Vec<StatusCa
                     causes,
                 );
             }
+            check_list_type(items, schema, path, causes);
         }
         Value::String(s) => {
             if let Some(format) = schema.get("format").and_then(Value::as_str)
@@ -444,6 +445,68 @@ fn validate(value: &Value, schema: &Value, path: &str, causes: &mut Vec<StatusCa
     }
 }
 
+/// How Go's `%#v` prints a decoded JSON value (for Duplicate causes of map lists).
+fn go_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let inner: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k:?}:{}", go_value(&m[k.as_str()])))
+                .collect();
+            format!("map[string]interface {{}}{{{}}}", inner.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `x-kubernetes-list-type: set` items and `map` keys must be unique (upstream's
+/// `ValidateListSetsAndMaps`): each repeat is a `Duplicate value` cause at its index.
+fn check_list_type(items: &[Value], schema: &Value, path: &str, causes: &mut Vec<StatusCause>) {
+    match schema.get("x-kubernetes-list-type").and_then(Value::as_str) {
+        Some("set") => {
+            for (i, item) in items.iter().enumerate() {
+                if items[..i].contains(item) {
+                    causes.push(StatusCause {
+                        reason: "FieldValueDuplicate".into(),
+                        message: format!("Duplicate value: {}", go_value(item)),
+                        field: format!("{path}[{i}]"),
+                    });
+                }
+            }
+        }
+        Some("map") => {
+            let keys: Vec<&str> = schema
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
+                .map(|k| k.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let key_of = |item: &Value| -> Value {
+                let mut m = Map::new();
+                for k in &keys {
+                    if let Some(v) = item.get(*k) {
+                        m.insert((*k).to_string(), v.clone());
+                    }
+                }
+                Value::Object(m)
+            };
+            let seen: Vec<Value> = items.iter().map(key_of).collect();
+            for (i, key) in seen.iter().enumerate() {
+                if seen[..i].contains(key) {
+                    causes.push(StatusCause {
+                        reason: "FieldValueDuplicate".into(),
+                        message: format!("Duplicate value: {}", go_value(key)),
+                        field: format!("{path}[{i}]"),
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Is `schema` structural enough to serve? Returns causes under `field`.
 pub fn check_structural(schema: &Value, field: &str) -> Vec<StatusCause> {
     let mut causes = Vec::new();
@@ -547,6 +610,37 @@ mod tests {
         assert_eq!(obj["spec"]["interval"], "5m");
         assert_eq!(obj["spec"]["list"][0], json!({"name": "n", "weight": 1}));
         assert!(validate_root(&obj, &s).is_empty());
+    }
+
+    #[test]
+    fn list_types_refuse_duplicates() {
+        let s = json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+            "ports": {"type": "array", "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name", "port"],
+                "items": {"type": "object", "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}}}}}}});
+        let obj = json!({"spec": {"tags": ["a", "b", "a"],
+            "ports": [{"name": "h", "port": 80}, {"name": "h", "port": 81}, {"port": 80, "name": "h"}]}});
+        let got: Vec<(String, String, String)> = validate_root(&obj, &s)
+            .into_iter()
+            .map(|c| (c.field, c.reason, c.message))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "spec.tags[2]".to_string(),
+                    "FieldValueDuplicate".to_string(),
+                    "Duplicate value: \"a\"".to_string()
+                ),
+                (
+                    "spec.ports[2]".to_string(),
+                    "FieldValueDuplicate".to_string(),
+                    "Duplicate value: map[string]interface {}{\"name\":\"h\", \"port\":80}"
+                        .to_string()
+                ),
+            ]
+        );
     }
 
     #[test]
