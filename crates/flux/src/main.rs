@@ -5,6 +5,7 @@ mod cluster;
 mod cmd;
 mod export_yaml;
 mod kinds;
+mod local_build;
 mod output;
 mod ssh_key;
 mod wait;
@@ -69,6 +70,20 @@ enum Command {
     Check(cmd::check::Args),
     /// Uninstall Flux and its custom resource definitions.
     Uninstall(cmd::uninstall::Args),
+    /// Substitute `${var}` in stdin from the environment, as Flux's postBuild does.
+    Envsubst(cmd::envsubst::Args),
+    /// Diff a local build with the cluster (exit code 1 when something would change).
+    Diff {
+        #[command(subcommand)]
+        what: DiffCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DiffCommand {
+    /// Diff a Kustomization built from a local path with the cluster.
+    #[command(alias = "ks")]
+    Kustomization(cmd::diff_kustomization::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +92,9 @@ enum BuildCommand {
     Kustomize(cmd::build_kustomize::Args),
     /// Render a Helm chart, printing what `helm template` prints.
     Helm(cmd::build_helm::Args),
+    /// Build a Kustomization from a local path, as kustomize-controller would apply it.
+    #[command(alias = "ks")]
+    Kustomization(cmd::build_kustomization::Args),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +112,7 @@ fn main() -> ExitCode {
         Command::Build { what } => match what {
             BuildCommand::Kustomize(args) => cmd::build_kustomize::run(args),
             BuildCommand::Helm(args) => cmd::build_helm::run(args),
+            BuildCommand::Kustomization(args) => cmd::build_kustomization::run(args, &cli.global),
         },
         Command::Dev(args) => cmd::dev::run(args),
         Command::Get(args) => cmd::get::run(args, &cli.global),
@@ -105,10 +124,25 @@ fn main() -> ExitCode {
         Command::Delete(args) => cmd::delete::run(args, &cli.global),
         Command::Check(args) => cmd::check::run(args, &cli.global),
         Command::Uninstall(args) => cmd::uninstall::run(args, &cli.global),
+        Command::Envsubst(args) => cmd::envsubst::run(args),
+        Command::Diff {
+            what: DiffCommand::Kustomization(args),
+        } => cmd::diff_kustomization::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.is::<Reported>() => ExitCode::FAILURE,
+        Err(err) if err.is::<cmd::diff_kustomization::DiffOutcome>() => {
+            let code = err
+                .downcast_ref::<cmd::diff_kustomization::DiffOutcome>()
+                .map_or(2, |o| o.code);
+            if code == 1 {
+                output::warning(&err.to_string());
+            } else {
+                output::failure(&err.to_string().replace('\n', " "));
+            }
+            ExitCode::from(code)
+        }
         Err(err) => {
             // One line per cause, no backtrace: `✗ <error>: <cause>: ...`
             output::failure(&format!("{err:#}").replace('\n', " "));

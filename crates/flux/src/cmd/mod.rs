@@ -1,12 +1,15 @@
 //! One module per `flux` command.
 
 pub mod build_helm;
+pub mod build_kustomization;
 pub mod build_kustomize;
 pub mod check;
 pub mod completion;
 pub mod create;
 pub mod delete;
 pub mod dev;
+pub mod diff_kustomization;
+pub mod envsubst;
 pub mod export;
 pub mod get;
 pub mod install;

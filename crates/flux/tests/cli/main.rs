@@ -63,4 +63,5 @@ mod export;
 mod get;
 mod install;
 mod lifecycle;
+mod local_build;
 mod unreachable;
