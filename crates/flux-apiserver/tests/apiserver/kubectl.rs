@@ -1001,3 +1001,98 @@ async fn kubectl_typed_creates_of_other_kinds_send_protobuf() -> anyhow::Result<
     assert_eq!(manual["metadata"]["ownerReferences"][0]["kind"], "CronJob");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_get_pods_and_cascading_deletes_with_the_simulator() -> anyhow::Result<()> {
+    let Some((server, k)) = setup_with(true).await? else {
+        return Ok(());
+    };
+    let dir = server.dir.path();
+    let dep = |name: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n"
+        )
+    };
+    for name in ["web", "keep"] {
+        k.ok(&[
+            "apply",
+            "-f",
+            &write(dir, &format!("{name}.yaml"), &dep(name))?,
+        ])
+        .await?;
+        k.ok(&[
+            "rollout",
+            "status",
+            &format!("deploy/{name}"),
+            "--timeout=20s",
+        ])
+        .await?;
+    }
+    // ReplicaSets and Running pods show up as in a cluster.
+    let rs = squeeze(&k.ok(&["get", "rs", "-l", "app=web"]).await?);
+    assert_eq!(rs.len(), 2, "{rs:?}");
+    assert!(
+        rs[1].starts_with("web-") && rs[1].contains(" 2 2 2 "),
+        "{rs:?}"
+    );
+    let pods = k
+        .ok(&[
+            "wait",
+            "--for=condition=Ready",
+            "pod",
+            "-l",
+            "app=web",
+            "--timeout=20s",
+        ])
+        .await?;
+    assert_eq!(pods.lines().count(), 2, "{pods}");
+    let table = squeeze(&k.ok(&["get", "pods", "-l", "app=web"]).await?);
+    assert_eq!(table.len(), 3, "{table:?}");
+    assert!(table[1].contains(" 1/1 Running 0 "), "{table:?}");
+
+    // Foreground: kubectl waits until the Deployment, its ReplicaSet and Pods are gone.
+    let out = k
+        .ok(&[
+            "delete",
+            "deploy",
+            "web",
+            "--cascade=foreground",
+            "--timeout=20s",
+        ])
+        .await?;
+    assert_eq!(out.trim(), "deployment.apps \"web\" deleted");
+    assert!(
+        k.ok(&["get", "rs,pods", "-l", "app=web", "-o", "name"])
+            .await?
+            .trim()
+            .is_empty()
+    );
+
+    // Orphan: the ReplicaSet and its Pods stay, without an owner.
+    k.ok(&["delete", "deploy", "keep", "--cascade=orphan"])
+        .await?;
+    let rs_name = k.ok(&["get", "rs", "-l", "app=keep", "-o", "name"]).await?;
+    assert!(
+        rs_name.trim().starts_with("replicaset.apps/keep-"),
+        "{rs_name}"
+    );
+    let owners = k
+        .ok(&[
+            "get",
+            "rs",
+            "-l",
+            "app=keep",
+            "-o",
+            "jsonpath={.items[0].metadata.ownerReferences}",
+        ])
+        .await?;
+    assert!(owners.trim().is_empty(), "{owners}");
+    assert_eq!(
+        k.ok(&["get", "pods", "-l", "app=keep", "-o", "name"])
+            .await?
+            .lines()
+            .count(),
+        2
+    );
+    Ok(())
+}
