@@ -431,7 +431,7 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
                 );
                 return Ok(Success::new(message));
             }
-            let message = format!("new revision '{revision}' for '{}'", obj.spec.url);
+            let message = format!("new upstream revision '{revision}'");
             if status.artifact.is_some() {
                 conditions::mark_true(
                     conds(status),
