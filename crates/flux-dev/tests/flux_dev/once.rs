@@ -181,3 +181,58 @@ async fn a_bootstrapped_fleet_directory_stays_local() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_times_out_with_what_it_waited_for() -> anyhow::Result<()> {
+    if !have_git() {
+        return Ok(());
+    }
+    let repo = ExampleRepo::create()?;
+    let mut session = flux_dev::Session::start(&repo.options()).await?;
+    let outcome = session
+        .run(
+            once(Duration::ZERO),
+            &mut std::io::sink(),
+            std::future::pending(),
+        )
+        .await;
+    session.stop().await;
+    let outcome = outcome?;
+    assert!(
+        matches!(outcome, flux_dev::Outcome::TimedOut { .. }),
+        "{outcome:?}"
+    );
+    let summary = outcome.summary();
+    assert!(
+        summary.starts_with("timed out after 0s waiting for "),
+        "{summary}"
+    );
+    assert_eq!(summary.lines().count(), 1, "{summary}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_kustomization_path_is_refused_before_starting() -> anyhow::Result<()> {
+    if !have_git() {
+        return Ok(());
+    }
+    let repo = ExampleRepo::create()?;
+    let options = flux_dev::DevOptions {
+        kustomization_path: Some("clusters/staging".into()),
+        ..repo.options()
+    };
+    let err = match flux_dev::Session::start(&options).await {
+        Ok(session) => {
+            session.stop().await;
+            panic!("a missing --path must be refused");
+        }
+        Err(err) => err.to_string(),
+    };
+    assert!(err.starts_with("--path './clusters/staging': "), "{err}");
+    assert!(err.ends_with("is not a directory"), "{err}");
+    assert!(
+        !repo.data_dir.exists(),
+        "nothing is started for a bad --path"
+    );
+    Ok(())
+}
