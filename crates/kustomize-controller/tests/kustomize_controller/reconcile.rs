@@ -185,6 +185,11 @@ async fn bad_input_leaves_the_cluster_untouched() -> anyhow::Result<()> {
             ("broken/ok.yaml", &config_map("from-broken", "x")),
             ("invalid/good.yaml", &config_map("good", "x")),
             ("invalid/bad.yaml", &config_map("Bad_Name", "x")),
+            ("schema/good.yaml", &config_map("beside-schema", "x")),
+            (
+                "schema/repo.yaml",
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: no-url\n  namespace: default\nspec:\n  interval: 1m\n",
+            ),
         ],
     )?;
     let env = Env::start(KustomizeOptions::default()).await?;
@@ -192,6 +197,8 @@ async fn bad_input_leaves_the_cluster_untouched() -> anyhow::Result<()> {
     env.create_ks("broken", serde_json::json!({"path": "./broken"}))
         .await?;
     env.create_ks("invalid", serde_json::json!({"path": "./invalid"}))
+        .await?;
+    env.create_ks("schema", serde_json::json!({"path": "./schema"}))
         .await?;
 
     let ks = env
@@ -214,6 +221,20 @@ async fn bad_input_leaves_the_cluster_untouched() -> anyhow::Result<()> {
     let status = ks.status.unwrap_or_default();
     assert!(status.last_attempted_revision.is_some());
     assert!(status.last_applied_revision.is_none());
+    // An object failing schema validation: the whole set is rejected by the dry-run.
+    let ks = env
+        .wait_ks("schema", "ReconciliationFailed", |k| {
+            failed_with(k, "ReconciliationFailed")
+        })
+        .await?;
+    let (_, _, message) = condition(&ks, "Ready").unwrap_or_default();
+    assert!(
+        message.contains("GitRepository/default/no-url dry-run failed"),
+        "{message}"
+    );
+    assert!(message.contains("url"), "{message}");
+    assert!(config_maps(&env).get_opt("beside-schema").await?.is_none());
+    assert!(env.repos().get_opt("no-url").await?.is_none());
     // Nothing of either set was applied.
     assert!(config_maps(&env).get_opt("good").await?.is_none());
     assert!(config_maps(&env).get_opt("from-broken").await?.is_none());
@@ -420,6 +441,22 @@ async fn forbidden_and_unsupported_sources_stall() -> anyhow::Result<()> {
         condition(&ks, "Stalled").map(|c| c.0),
         Some("True".to_string())
     );
+    // A dependency in another namespace is refused too.
+    env.create_ks(
+        "cross-dep",
+        serde_json::json!({"path": "./apps", "dependsOn": [{"name": "infra", "namespace": "other"}]}),
+    )
+    .await?;
+    let ks = env
+        .wait_ks("cross-dep", "AccessDenied", |k| {
+            failed_with(k, "AccessDenied")
+        })
+        .await?;
+    let (_, _, message) = condition(&ks, "Ready").unwrap_or_default();
+    assert_eq!(
+        message,
+        "can't access 'Kustomization/other/infra', cross-namespace references have been blocked"
+    );
     let ks = env
         .wait_ks("oci", "ArtifactFailed", |k| {
             failed_with(k, "ArtifactFailed")
@@ -428,5 +465,46 @@ async fn forbidden_and_unsupported_sources_stall() -> anyhow::Result<()> {
     let (_, _, message) = condition(&ks, "Ready").unwrap_or_default();
     assert!(message.contains("OCIRepository"), "{message}");
     assert!(config_maps(&env).get_opt("app").await?.is_none());
+    Ok(())
+}
+
+#[tokio::test]
+async fn remote_bases_are_refused() -> anyhow::Result<()> {
+    if !have_git() {
+        return Ok(());
+    }
+    let repo = Repo::create(
+        21531,
+        &[
+            (
+                "remote/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- local.yaml\n- https://github.com/fluxcd/flux2//manifests/install?ref=v2.4.0\n",
+            ),
+            ("remote/local.yaml", &config_map("beside-remote", "x")),
+        ],
+    )?;
+    let env = Env::start(KustomizeOptions {
+        no_remote_bases: true,
+        ..KustomizeOptions::default()
+    })
+    .await?;
+    env.create_repo("repo", &repo).await?;
+    env.create_ks("remote", serde_json::json!({"path": "./remote"}))
+        .await?;
+    let ks = env
+        .wait_ks("remote", "BuildFailed", |k| failed_with(k, "BuildFailed"))
+        .await?;
+    let (_, _, message) = condition(&ks, "Ready").unwrap_or_default();
+    assert!(
+        message.contains("remote/kustomization.yaml")
+            && message.contains("https://github.com/fluxcd/flux2//manifests/install?ref=v2.4.0")
+            && message.contains("--no-remote-bases"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("/tmp/"),
+        "temporary paths leak: {message}"
+    );
+    assert!(config_maps(&env).get_opt("beside-remote").await?.is_none());
     Ok(())
 }
