@@ -2,7 +2,12 @@
 //!
 //! * `cargo xtask crds` writes the CRDs generated from `flux-api`'s types to
 //!   `crates/flux-api/crds/<group>_<plural>.yaml` (and removes stale files there);
-//! * `cargo xtask crds --check` fails when the committed files differ from the generated ones.
+//! * `cargo xtask crds --check` fails when the committed files differ from the generated ones;
+//! * `cargo xtask bench scale [--n 100,500,1000]` runs the scale benchmark of issue 7
+//!   (release `flux dev --api-only` + `fluxd`, one GitRepository, N Kustomizations) and
+//!   prints the figures (see docs/benchmarks/scale.md).
+
+mod bench_scale;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +32,17 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        bench: Bench,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// N Kustomizations from one GitRepository through fluxd and the embedded API server.
+    Scale(bench_scale::ScaleArgs),
 }
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
@@ -115,6 +131,9 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Root => println!("{}", workspace_root()?.display()),
         Command::Crds { check } => crds(check)?,
+        Command::Bench {
+            bench: Bench::Scale(args),
+        } => bench_scale::run(args)?,
     }
     Ok(())
 }
