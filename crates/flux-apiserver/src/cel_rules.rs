@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use kube_cel::KubeCelExt;
-use kube_cel::cel::objects::{Key, Map as CelMap};
+use kube_cel::cel::objects::{Key, Map as CelMap, OptionalValue};
 use kube_cel::cel::{Context, Program, Value as CelValue};
 use serde_json::Value;
 
@@ -649,14 +649,19 @@ impl Walk<'_> {
             if rule.uses_old_self && old_value.is_none() && !rule.optional_old_self {
                 continue;
             }
-            let null_scope;
-            let eval_ctx = if rule.uses_old_self && old_value.is_none() {
-                null_scope = {
+            // With optionalOldSelf, oldSelf is an optional (none on create), as upstream.
+            let optional_scope;
+            let eval_ctx = if rule.optional_old_self {
+                optional_scope = {
+                    let optional = match &old_value {
+                        Some(o) => OptionalValue::of(o.clone()),
+                        None => OptionalValue::none(),
+                    };
                     let mut s = ctx.new_inner_scope();
-                    s.add_variable_from_value("oldSelf", CelValue::Null);
+                    s.add_variable_from_value("oldSelf", CelValue::Opaque(Arc::new(optional)));
                     s
                 };
-                &null_scope
+                &optional_scope
             } else {
                 &ctx
             };
@@ -907,6 +912,26 @@ mod tests {
                 "Invalid value: min 6 exceeds max 2".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn optional_old_self_is_an_optional() {
+        let s = json!({"type": "object", "properties": {"spec": {"type": "object",
+            "x-kubernetes-validations": [{"rule": "!oldSelf.hasValue() || self.v >= oldSelf.value().v",
+                "optionalOldSelf": true, "message": "v may only grow"}],
+            "properties": {"v": {"type": "integer"}}}}});
+        let rules = CompiledRules::compile(&s);
+        // Create: evaluated, with oldSelf = none.
+        assert!(rules.validate(&json!({"spec": {"v": 1}}), None).is_empty());
+        let old = json!({"spec": {"v": 5}});
+        assert!(
+            rules
+                .validate(&json!({"spec": {"v": 6}}), Some(&old))
+                .is_empty()
+        );
+        let got = rules.validate(&json!({"spec": {"v": 4}}), Some(&old));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].message, "Invalid value: v may only grow");
     }
 
     #[test]

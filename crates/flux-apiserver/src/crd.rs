@@ -256,6 +256,9 @@ pub fn serve(api: &Api, crd: &Value) {
                     .map(crate::cel_rules::CompiledRules::compile)
                     .filter(|r| !r.is_empty())
                     .map(Arc::new),
+                scale_paths: v
+                    .pointer("/subresources/scale")
+                    .map(|s| Arc::new(crate::resources::ScalePaths::from_crd_scale(s))),
             })
         })
         .collect();

@@ -48,6 +48,47 @@ pub struct ResourceDef {
     pub printer_columns: Option<Arc<Value>>,
     /// Compiled `x-kubernetes-validations` of a CRD version (None when it has none).
     pub cel_rules: Option<Arc<crate::cel_rules::CompiledRules>>,
+    /// A CRD version's scale subresource paths (built-ins use `.spec.replicas`,
+    /// `.status.replicas` and `.spec.selector`).
+    pub scale_paths: Option<Arc<ScalePaths>>,
+}
+
+/// `subresources.scale` of a CRD version: JSON paths (`.spec.replicas`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalePaths {
+    pub spec_replicas: String,
+    pub status_replicas: String,
+    pub label_selector: Option<String>,
+}
+
+impl ScalePaths {
+    /// Read the paths of a CRD version's `subresources.scale`.
+    pub fn from_crd_scale(scale: &Value) -> Self {
+        let path = |key: &str, default: &str| {
+            scale
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or(default)
+                .to_string()
+        };
+        Self {
+            spec_replicas: path("specReplicasPath", ".spec.replicas"),
+            status_replicas: path("statusReplicasPath", ".status.replicas"),
+            label_selector: scale
+                .get("labelSelectorPath")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }
+    }
+}
+
+/// A simple JSON path (`.spec.replicas`) as a JSON pointer (`/spec/replicas`).
+pub fn json_path_pointer(path: &str) -> String {
+    path.trim_start_matches('.')
+        .split('.')
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 impl ResourceDef {
@@ -542,6 +583,7 @@ fn builtin_defs() -> Vec<Arc<ResourceDef>> {
                 ssa_schema: None,
                 printer_columns: None,
                 cel_rules: None,
+                scale_paths: None,
             })
         })
         .collect()

@@ -310,7 +310,7 @@ pub fn get(
         .get(&k)
         .ok_or_else(|| ApiError::not_found(&def.plural, &def.group, name))?;
     if sub == Some("scale") {
-        return Ok(Answer::ok(scale_of(&obj)));
+        return Ok(Answer::ok(scale_of(def, &obj)));
     }
     Ok(Answer::ok(render(def, &obj)))
 }
@@ -325,19 +325,52 @@ fn check_subresource(def: &ResourceDef, sub: Option<&str>) -> Result<(), ApiErro
     }
 }
 
-fn scale_of(obj: &Value) -> Value {
-    let replicas = obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1));
-    let selector = obj
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+/// The Scale view of an object: built-ins read `.spec.replicas`, `.status.replicas` and
+/// `.spec.selector`; custom resources the paths of their CRD's `subresources.scale`
+/// (replicas 0 when absent, as upstream).
+fn scale_of(def: &ResourceDef, obj: &Value) -> Value {
+    let (spec_ptr, status_ptr, default_replicas) = match def.scale_paths.as_deref() {
+        Some(p) => (
+            crate::resources::json_path_pointer(&p.spec_replicas),
+            crate::resources::json_path_pointer(&p.status_replicas),
+            0,
+        ),
+        None => (
+            "/spec/replicas".to_string(),
+            "/status/replicas".to_string(),
+            1,
+        ),
+    };
+    let replicas = obj
+        .pointer(&spec_ptr)
+        .cloned()
+        .unwrap_or(json!(default_replicas));
+    let selector = match def.scale_paths.as_deref() {
+        Some(p) => p
+            .label_selector
+            .as_deref()
+            .and_then(|path| obj.pointer(&crate::resources::json_path_pointer(path)))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        None => obj
+            .pointer("/spec/selector/matchLabels")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default(),
+    };
     let m = meta(obj).cloned().unwrap_or_default();
+    let mut status = json!({
+        "replicas": obj.pointer(&status_ptr).cloned().unwrap_or(json!(0)),
+    });
+    if !selector.is_empty() || def.scale_paths.is_none() {
+        status["selector"] = json!(selector);
+    }
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -349,11 +382,33 @@ fn scale_of(obj: &Value) -> Value {
             "creationTimestamp": m.get("creationTimestamp"),
         },
         "spec": {"replicas": replicas},
-        "status": {
-            "replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
-            "selector": selector,
-        },
+        "status": status,
     })
+}
+
+/// Write `value` at a JSON pointer, creating the objects on the way.
+fn set_at_pointer(obj: &mut Value, pointer: &str, value: Value) {
+    let parts: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let Some((last, parents)) = parts.split_last() else {
+        return;
+    };
+    let mut at = obj;
+    for p in parents {
+        let Some(map) = at.as_object_mut() else {
+            return;
+        };
+        at = map.entry(p.clone()).or_insert_with(|| json!({}));
+        if !at.is_object() {
+            *at = json!({});
+        }
+    }
+    if let Some(map) = at.as_object_mut() {
+        map.insert(last.clone(), value);
+    }
 }
 
 /// Where a continue token resumes: the list's resourceVersion (upstream: the RV of the
@@ -921,7 +976,7 @@ fn store_update(
         q,
         Ownership::Update,
         move |old| {
-            let new_scale = make_new(&scale_of(old))?;
+            let new_scale = make_new(&scale_of(def, old))?;
             let rv = new_scale
                 .pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str)
@@ -942,18 +997,18 @@ fn store_update(
                     )
                 })?;
             let mut obj = render(def, old);
-            if let Some(map) = obj.as_object_mut() {
-                let spec = map.entry("spec").or_insert_with(|| json!({}));
-                if let Some(spec) = spec.as_object_mut() {
-                    spec.insert("replicas".into(), replicas);
-                }
-            }
+            let spec_ptr = def
+                .scale_paths
+                .as_deref()
+                .map(|p| crate::resources::json_path_pointer(&p.spec_replicas))
+                .unwrap_or_else(|| "/spec/replicas".to_string());
+            set_at_pointer(&mut obj, &spec_ptr, replicas);
             Ok(obj)
         },
     )?;
     Ok(Answer {
         code: answer.code,
-        body: scale_of(&answer.body),
+        body: scale_of(def, &answer.body),
     })
 }
 

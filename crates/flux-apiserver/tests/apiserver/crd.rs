@@ -235,3 +235,57 @@ async fn multi_version_crd_serves_every_version_from_one_store() -> anyhow::Resu
     assert_eq!(read.data["spec"]["x"], 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn crd_scale_subresource_follows_its_paths() -> anyhow::Result<()> {
+    let (_server, client) = in_process()?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "pools.example.net"},
+        "spec": {"group": "example.net", "scope": "Namespaced",
+            "names": {"plural": "pools", "kind": "Pool"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.size",
+                    "statusReplicasPath": ".status.ready", "labelSelectorPath": ".status.selector"}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
+                    "status": {"type": "object", "properties": {
+                        "ready": {"type": "integer"}, "selector": {"type": "string"}}}}}}}]}
+    }))?;
+    crds.create(&PostParams::default(), &crd).await?;
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("example.net", "v1", "Pool"),
+        "pools",
+    );
+    let api: Api<DynamicObject> = Api::namespaced_with(client, "default", &ar);
+    let pool: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "example.net/v1", "kind": "Pool", "metadata": {"name": "p"}, "spec": {}}))?;
+    api.create(&PostParams::default(), &pool).await?;
+    // No spec.size yet: replicas 0, as upstream.
+    let scale = api.get_scale("p").await?;
+    assert_eq!(scale.spec.and_then(|s| s.replicas), Some(0));
+    api.patch_status(
+        "p",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"ready": 2, "selector": "app=p"}})),
+    )
+    .await?;
+    let scaled = api
+        .patch_scale(
+            "p",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 4}})),
+        )
+        .await?;
+    assert_eq!(scaled.spec.and_then(|s| s.replicas), Some(4));
+    let status = scaled.status.unwrap_or_default();
+    assert_eq!(
+        (status.replicas, status.selector.as_deref()),
+        (2, Some("app=p"))
+    );
+    let stored = api.get("p").await?;
+    assert_eq!(stored.data["spec"]["size"], 4);
+    assert!(stored.data["spec"].get("replicas").is_none());
+    Ok(())
+}
