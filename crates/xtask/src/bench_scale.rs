@@ -50,6 +50,9 @@ pub struct ScaleArgs {
 /// The figures of one run.
 #[derive(Debug, Clone)]
 struct RunFigures {
+    /// /proc/loadavg (1 min) when the run started and when it ended: other work on the
+    /// machine skews the figures.
+    load: (f64, f64),
     n: usize,
     ready: usize,
     git_ready: Duration,
@@ -457,7 +460,15 @@ fn run_once(args: &ScaleArgs, bin_dir: &Path, n: usize) -> anyhow::Result<RunFig
     result
 }
 
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
 fn run_in(args: &ScaleArgs, bin_dir: &Path, n: usize, tmp: &Path) -> anyhow::Result<RunFigures> {
+    let load_before = load_average();
     eprintln!("► N={n}: writing the Git repository");
     let repo_root = tmp.join("git");
     std::fs::create_dir_all(&repo_root)?;
@@ -611,6 +622,7 @@ fn run_in(args: &ScaleArgs, bin_dir: &Path, n: usize, tmp: &Path) -> anyhow::Res
     drop(api);
     drop(git_server);
     Ok(RunFigures {
+        load: (load_before, load_average()),
         n,
         ready,
         git_ready,
@@ -731,14 +743,14 @@ pub fn run(args: ScaleArgs) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "| N    | Ready     | all Ready | GitRepository Ready | created in | fluxd peak RSS | fluxd CPU | API server peak RSS | API server CPU |"
+        "| N    | Ready     | all Ready | GitRepository Ready | created in | fluxd peak RSS | fluxd CPU | API server peak RSS | API server CPU | load before/after |"
     );
     println!(
-        "|------|-----------|-----------|---------------------|------------|----------------|-----------|---------------------|----------------|"
+        "|------|-----------|-----------|---------------------|------------|----------------|-----------|---------------------|----------------|-------------------|"
     );
     for r in &rows {
         println!(
-            "| {:<4} | {:>4}/{:<4} | {:>9} | {:>19} | {:>10} | {:>10.1} MiB | {:>8.1}s | {:>15.1} MiB | {:>13.1}s |",
+            "| {:<4} | {:>4}/{:<4} | {:>9} | {:>19} | {:>10} | {:>10.1} MiB | {:>8.1}s | {:>15.1} MiB | {:>13.1}s | {:>7.1} / {:<7.1} |",
             r.n,
             r.ready,
             r.n,
@@ -751,6 +763,8 @@ pub fn run(args: ScaleArgs) -> anyhow::Result<()> {
             r.fluxd.cpu_seconds,
             mib(r.api.peak_rss_kib),
             r.api.cpu_seconds,
+            r.load.0,
+            r.load.1,
         );
     }
     println!();
