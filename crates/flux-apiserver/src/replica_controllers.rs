@@ -1,9 +1,12 @@
-//! The parts of kube-controller-manager the workload simulator plays for Deployments and
-//! ReplicaSets: a Deployment owns one ReplicaSet per pod template (named
-//! `<deployment>-<pod-template-hash>`, scaled to `spec.replicas`, older ones scaled to 0),
-//! and a ReplicaSet owns `spec.replicas` Pods (`<replicaset>-<5 random chars>`). Owner
-//! references carry `controller: true` and `blockOwnerDeletion: true`, so garbage
-//! collection removes them with their owner, as in a real cluster.
+//! The parts of kube-controller-manager the workload simulator plays: a Deployment owns one
+//! ReplicaSet per pod template (named `<deployment>-<pod-template-hash>`, scaled to
+//! `spec.replicas`, older ones scaled to 0 and pruned beyond `revisionHistoryLimit`), a
+//! ReplicaSet owns `spec.replicas` Pods (`<replicaset>-<5 random chars>`), a StatefulSet
+//! owns Pods `<name>-0…` (and the PVCs of its `volumeClaimTemplates`), a DaemonSet one Pod
+//! for the one simulated node, and a Job `completions` Pods that succeed. Owner references
+//! carry `controller: true` and `blockOwnerDeletion: true`, so garbage collection removes
+//! them with their owner, as in a real cluster. The simulator's outcome annotation is
+//! passed on from an owner to what it creates.
 
 use serde_json::{Map, Value, json};
 
@@ -63,6 +66,241 @@ fn with_label(labels: Option<&Value>, key: &str, value: &str) -> Value {
         .unwrap_or_default();
     map.insert(key.to_string(), json!(value));
     Value::Object(map)
+}
+
+/// The owner's outcome annotation, for the objects it creates.
+fn outcome_annotation(owner: &Value) -> Option<(String, Value)> {
+    owner
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(crate::simulator::OUTCOME_ANNOTATION))
+        .map(|v| (crate::simulator::OUTCOME_ANNOTATION.to_string(), v.clone()))
+}
+
+/// A Pod from `template`, owned by `owner` (`kind`), with extra labels.
+fn pod_from_template(
+    template: &Value,
+    owner: &Value,
+    kind: &str,
+    api_version: &str,
+    name: &str,
+    extra_labels: &[(&str, String)],
+) -> Value {
+    let mut metadata = template
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_else(Map::new);
+    metadata.insert("name".into(), json!(name));
+    let mut labels = metadata
+        .get("labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (k, v) in extra_labels {
+        labels.insert((*k).to_string(), json!(v));
+    }
+    metadata.insert("labels".into(), Value::Object(labels));
+    if let Some((k, v)) = outcome_annotation(owner) {
+        let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(a) = annotations.as_object_mut() {
+            a.insert(k, v);
+        }
+    }
+    metadata.insert(
+        "ownerReferences".into(),
+        json!([controller_ref(kind, api_version, owner)]),
+    );
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
+           "spec": template.get("spec").cloned().unwrap_or(json!({}))})
+}
+
+fn create_in(api: &Api, group: &str, plural: &str, ns: &str, obj: Value) {
+    if let Some(def) = api.registry.get(group, "v1", plural) {
+        // AlreadyExists or a terminating namespace: the next event brings the new state.
+        let _ = verbs::create(api, &def, Some(ns), obj, &query());
+    }
+}
+
+fn delete_now(api: &Api, group: &str, plural: &str, ns: &str, name: &str) {
+    if let Some(def) = api.registry.get(group, "v1", plural) {
+        let opts = DeleteOptions {
+            grace_period_seconds: Some(0),
+            ..DeleteOptions::default()
+        };
+        let _ = verbs::delete(api, &def, Some(ns), name, &opts);
+    }
+}
+
+/// The live Pods `owner_uid` controls in `ns`.
+fn owned_pods(api: &Api, ns: &str, owner_uid: &str) -> Vec<std::sync::Arc<Value>> {
+    let (pods, _) = api.store.list("/pods", Some(ns), None);
+    pods.into_iter()
+        .filter(|p| controlled_by(p, owner_uid) && !is_deleting(p))
+        .collect()
+}
+
+/// Keep a StatefulSet's Pods `<name>-0 … <name>-(n-1)` at the current template revision,
+/// and create the PVCs of its `volumeClaimTemplates`.
+pub fn reconcile_statefulset(api: &Api, sts: &Value) {
+    if is_deleting(sts) {
+        return;
+    }
+    let ns = meta_str(sts, "namespace").to_string();
+    let name = meta_str(sts, "name").to_string();
+    let template = sts.pointer("/spec/template").cloned().unwrap_or(json!({}));
+    let revision = format!("{name}-{}", pod_template_hash(&template));
+    let want = usize::try_from(
+        sts.pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+            .max(0),
+    )
+    .unwrap_or(0);
+    let pods = owned_pods(api, &ns, uid(sts));
+    for pod in &pods {
+        let pod_name = meta_str(pod, "name");
+        let ordinal = pod_name
+            .strip_prefix(&format!("{name}-"))
+            .and_then(|o| o.parse::<usize>().ok());
+        let current = pod
+            .pointer("/metadata/labels/controller-revision-hash")
+            .and_then(Value::as_str)
+            == Some(revision.as_str());
+        if ordinal.is_none_or(|o| o >= want) || !current {
+            delete_now(api, "", "pods", &ns, pod_name);
+        }
+    }
+    let claims: Vec<Value> = sts
+        .pointer("/spec/volumeClaimTemplates")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for i in 0..want {
+        let pod_name = format!("{name}-{i}");
+        let mut pod = pod_from_template(
+            &template,
+            sts,
+            "StatefulSet",
+            "apps/v1",
+            &pod_name,
+            &[
+                ("controller-revision-hash", revision.clone()),
+                ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
+                ("apps.kubernetes.io/pod-index", i.to_string()),
+            ],
+        );
+        pod["spec"]["hostname"] = json!(pod_name);
+        for claim in &claims {
+            let claim_name = claim
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("data");
+            let pvc_name = format!("{claim_name}-{pod_name}");
+            let mut pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": pvc_name,
+                    "labels": template.pointer("/metadata/labels").cloned().unwrap_or(json!({}))},
+                "spec": claim.get("spec").cloned().unwrap_or(json!({}))});
+            if let Some(m) = pvc["metadata"].as_object_mut() {
+                m.retain(|_, v| !v.is_null());
+            }
+            if api
+                .store
+                .get(&(
+                    "/persistentvolumeclaims".to_string(),
+                    ns.clone(),
+                    pvc_name.clone(),
+                ))
+                .is_none()
+            {
+                create_in(api, "", "persistentvolumeclaims", &ns, pvc);
+            }
+        }
+        if api
+            .store
+            .get(&("/pods".to_string(), ns.clone(), pod_name.clone()))
+            .is_none()
+        {
+            create_in(api, "", "pods", &ns, pod.take());
+        }
+    }
+}
+
+/// A DaemonSet runs one Pod on the one simulated node.
+pub fn reconcile_daemonset(api: &Api, ds: &Value) {
+    if is_deleting(ds) {
+        return;
+    }
+    let ns = meta_str(ds, "namespace").to_string();
+    let name = meta_str(ds, "name").to_string();
+    let template = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
+    let revision = pod_template_hash(&template);
+    let pods = owned_pods(api, &ns, uid(ds));
+    let mut current = 0;
+    for pod in &pods {
+        let same = pod
+            .pointer("/metadata/labels/controller-revision-hash")
+            .and_then(Value::as_str)
+            == Some(revision.as_str());
+        if same && current == 0 {
+            current += 1;
+        } else {
+            delete_now(api, "", "pods", &ns, meta_str(pod, "name"));
+        }
+    }
+    if current == 0 {
+        let generation = ds
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let pod = pod_from_template(
+            &template,
+            ds,
+            "DaemonSet",
+            "apps/v1",
+            &format!("{name}-{}", name_suffix()),
+            &[
+                ("controller-revision-hash", revision),
+                ("pod-template-generation", generation.to_string()),
+            ],
+        );
+        create_in(api, "", "pods", &ns, pod);
+    }
+}
+
+/// A Job runs `completions` Pods (the simulator completes them).
+pub fn reconcile_job(api: &Api, job: &Value) {
+    if is_deleting(job) {
+        return;
+    }
+    let ns = meta_str(job, "namespace").to_string();
+    let name = meta_str(job, "name").to_string();
+    let want = usize::try_from(
+        job.pointer("/spec/completions")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+            .max(0),
+    )
+    .unwrap_or(0);
+    let (pods, _) = api.store.list("/pods", Some(&ns), None);
+    let have = pods.iter().filter(|p| controlled_by(p, uid(job))).count();
+    let template = job.pointer("/spec/template").cloned().unwrap_or(json!({}));
+    let job_uid = uid(job).to_string();
+    for _ in have..want {
+        let pod = pod_from_template(
+            &template,
+            job,
+            "Job",
+            "batch/v1",
+            &format!("{name}-{}", name_suffix()),
+            &[
+                ("job-name", name.clone()),
+                ("batch.kubernetes.io/job-name", name.clone()),
+                ("controller-uid", job_uid.clone()),
+                ("batch.kubernetes.io/controller-uid", job_uid.clone()),
+            ],
+        );
+        create_in(api, "", "pods", &ns, pod);
+    }
 }
 
 fn merge_patch(api: &Api, group: &str, plural: &str, ns: &str, name: &str, patch: &Value) {
@@ -146,7 +384,7 @@ pub fn reconcile_deployment(api: &Api, deployment: &Value) {
                 .cloned()
                 .unwrap_or(json!({}));
             selector["matchLabels"] = match_labels;
-            let rs = json!({
+            let mut rs = json!({
                 "apiVersion": "apps/v1", "kind": "ReplicaSet",
                 "metadata": {"name": rs_name, "namespace": ns, "labels": pod_labels,
                     "annotations": {REVISION_ANNOTATION: (revision + 1).to_string(),
@@ -156,6 +394,9 @@ pub fn reconcile_deployment(api: &Api, deployment: &Value) {
                 "spec": {"replicas": replicas, "selector": selector, "template": template,
                     "minReadySeconds": deployment.pointer("/spec/minReadySeconds").cloned().unwrap_or(json!(0))},
             });
+            if let Some((k, v)) = outcome_annotation(deployment) {
+                rs["metadata"]["annotations"][k] = v;
+            }
             let _ = verbs::create(api, &rs_def, Some(&ns), rs, &query());
         }
         Some(rs) => {
@@ -172,7 +413,39 @@ pub fn reconcile_deployment(api: &Api, deployment: &Value) {
             }
         }
     }
-    // Older ReplicaSets are scaled down (kept for rollback history).
+    // Older ReplicaSets are scaled down and kept for rollback, up to revisionHistoryLimit.
+    let limit = usize::try_from(
+        deployment
+            .pointer("/spec/revisionHistoryLimit")
+            .and_then(Value::as_i64)
+            .unwrap_or(10)
+            .max(0),
+    )
+    .unwrap_or(10);
+    let mut old: Vec<_> = owned
+        .iter()
+        .filter(|rs| meta_str(rs, "name") != rs_name)
+        .collect();
+    old.sort_by_key(|rs| {
+        rs.pointer("/metadata/annotations")
+            .and_then(|a| a.get(REVISION_ANNOTATION))
+            .and_then(Value::as_str)
+            .and_then(|r| r.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
+    if old.len() > limit {
+        for rs in &old[..old.len() - limit] {
+            let idle = rs
+                .pointer("/status/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                == 0
+                && rs.pointer("/spec/replicas").and_then(Value::as_i64) == Some(0);
+            if idle {
+                delete_now(api, "apps", "replicasets", &ns, meta_str(rs, "name"));
+            }
+        }
+    }
     for rs in &owned {
         let old_name = meta_str(rs, "name");
         if old_name != rs_name && rs.pointer("/spec/replicas").and_then(Value::as_i64) != Some(0) {
@@ -213,20 +486,15 @@ pub fn reconcile_replicaset(api: &Api, rs: &Value) {
     if have < want {
         let template = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
         for _ in have..want {
-            let mut metadata = template
-                .get("metadata")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_else(Map::new);
-            metadata.remove("name");
-            metadata.insert("generateName".into(), json!(format!("{name}-")));
-            metadata.insert("name".into(), json!(format!("{name}-{}", name_suffix())));
-            metadata.insert(
-                "ownerReferences".into(),
-                json!([controller_ref("ReplicaSet", "apps/v1", rs)]),
+            let mut pod = pod_from_template(
+                &template,
+                rs,
+                "ReplicaSet",
+                "apps/v1",
+                &format!("{name}-{}", name_suffix()),
+                &[],
             );
-            let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
-                             "spec": template.get("spec").cloned().unwrap_or(json!({}))});
+            pod["metadata"]["generateName"] = json!(format!("{name}-"));
             let _ = verbs::create(api, &pod_def, Some(&ns), pod, &query());
         }
     } else if have > want {

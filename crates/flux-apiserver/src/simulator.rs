@@ -186,6 +186,32 @@ fn desired_status(plural: &str, obj: &Value) -> Option<Value> {
             })
         }
         "pods" => {
+            let run_to_completion = obj
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| refs.iter().any(|r| r["kind"] == "Job"));
+            if run_to_completion && out != Outcome::Progressing {
+                let ok = out == Outcome::Healthy;
+                let statuses: Vec<Value> = obj
+                    .pointer("/spec/containers")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|c| {
+                        json!({"name": c["name"], "image": c["image"], "ready": false,
+                        "restartCount": 0, "started": false,
+                        "state": {"terminated": {"exitCode": if ok { 0 } else { 1 },
+                            "reason": if ok { "Completed" } else { "Error" }}}})
+                    })
+                    .collect();
+                return Some(json!({"phase": if ok { "Succeeded" } else { "Failed" },
+                    "podIP": "10.244.0.10", "hostIP": "127.0.0.1", "containerStatuses": statuses,
+                    "conditions": conditions(obj, &[
+                        ("PodScheduled", true, "Scheduled", ""),
+                        ("Initialized", true, "Initialized", ""),
+                        ("ContainersReady", false, "PodCompleted", ""),
+                        ("Ready", false, "PodCompleted", "")])}));
+            }
             let phase = match out {
                 Outcome::Healthy => "Running",
                 Outcome::Fail => "Failed",
@@ -290,30 +316,45 @@ fn reconcile(api: &Api, group: &str, plural: &str, obj: &Value) {
     match (group, plural) {
         ("apps", "deployments") => replica_controllers::reconcile_deployment(api, obj),
         ("apps", "replicasets") => replica_controllers::reconcile_replicaset(api, obj),
+        ("apps", "statefulsets") => replica_controllers::reconcile_statefulset(api, obj),
+        ("apps", "daemonsets") => replica_controllers::reconcile_daemonset(api, obj),
+        ("batch", "jobs") => replica_controllers::reconcile_job(api, obj),
         ("", "pods") => replica_controllers::finish_pod_deletion(api, obj),
         _ => {}
     }
     simulate(api, group, plural, obj);
 }
 
-/// A deleted pod is replaced by its ReplicaSet.
+/// A deleted pod is replaced by its ReplicaSet, StatefulSet or DaemonSet.
 fn pod_deleted(api: &Api, pod: &Value) {
     let ns = meta_str(pod, "namespace").to_string();
-    let owner = pod
+    let owners: Vec<(String, String)> = pod
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .and_then(|refs| {
-            refs.iter()
-                .find(|r| r.get("kind").and_then(Value::as_str) == Some("ReplicaSet"))
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r.get("kind")?.as_str()?.to_string(),
+                r.get("name")?.as_str()?.to_string(),
+            ))
         })
-        .and_then(|r| r.get("name").and_then(Value::as_str))
-        .map(str::to_string);
-    if let Some(rs_name) = owner
-        && let Some(rs) = api
-            .store
-            .get(&("apps/replicasets".to_string(), ns, rs_name))
-    {
-        replica_controllers::reconcile_replicaset(api, &rs);
+        .collect();
+    for (kind, name) in owners {
+        let resource = match kind.as_str() {
+            "ReplicaSet" => "apps/replicasets",
+            "StatefulSet" => "apps/statefulsets",
+            "DaemonSet" => "apps/daemonsets",
+            _ => continue,
+        };
+        let Some(owner) = api.store.get(&(resource.to_string(), ns.clone(), name)) else {
+            continue;
+        };
+        match kind.as_str() {
+            "ReplicaSet" => replica_controllers::reconcile_replicaset(api, &owner),
+            "StatefulSet" => replica_controllers::reconcile_statefulset(api, &owner),
+            _ => replica_controllers::reconcile_daemonset(api, &owner),
+        }
     }
 }
 

@@ -343,3 +343,98 @@ async fn managed_fields_sent_on_create_are_honoured() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn statefulsets_daemonsets_and_jobs_get_pods() -> anyhow::Result<()> {
+    use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+    let (server, client) = in_process()?;
+    let _sim = server.start_workload_simulator();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let template = |app: &str| {
+        json!({"metadata": {"labels": {"app": app}},
+               "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+    };
+    let sts: StatefulSet = serde_json::from_value(json!({"metadata": {"name": "db"},
+        "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                 "template": template("db"),
+                 "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                     "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}}))?;
+    Api::<StatefulSet>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &sts)
+        .await?;
+    let ds: DaemonSet = serde_json::from_value(json!({"metadata": {"name": "agent"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template("agent")}}))?;
+    Api::<DaemonSet>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &ds)
+        .await?;
+    let mut job_template = template("once");
+    job_template["spec"]["restartPolicy"] = json!("Never");
+    let job: Job = serde_json::from_value(json!({"metadata": {"name": "once"},
+        "spec": {"completions": 2, "template": job_template}}))?;
+    Api::<Job>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &job)
+        .await?;
+    let phases = |app: &'static str| {
+        let pods = pods.clone();
+        async move {
+            let list = pods
+                .list(&ListParams::default().labels(&format!("app={app}")))
+                .await?;
+            let mut out: Vec<(String, String)> = list
+                .items
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.metadata.name.unwrap_or_default(),
+                        p.status.and_then(|s| s.phase).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            out.sort();
+            Ok::<_, anyhow::Error>(out)
+        }
+    };
+    for _ in 0..100 {
+        let db = phases("db").await?;
+        let agent = phases("agent").await?;
+        let once = phases("once").await?;
+        let ready = db.len() == 2
+            && db.iter().all(|(_, p)| p == "Running")
+            && agent.len() == 1
+            && agent[0].1 == "Running"
+            && once.len() == 2
+            && once.iter().all(|(_, p)| p == "Succeeded");
+        if ready {
+            assert_eq!(
+                db.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+                ["db-0", "db-1"]
+            );
+            assert!(agent[0].0.starts_with("agent-"));
+            let pvcs = Api::<PersistentVolumeClaim>::namespaced(client.clone(), "default")
+                .list(&ListParams::default())
+                .await?;
+            let mut names: Vec<String> = pvcs
+                .items
+                .into_iter()
+                .filter_map(|p| p.metadata.name)
+                .collect();
+            names.sort();
+            assert_eq!(names, ["data-db-0", "data-db-1"]);
+            // Deleting the StatefulSet removes its Pods but keeps the PVCs, as upstream.
+            Api::<StatefulSet>::namespaced(client.clone(), "default")
+                .delete("db", &DeleteParams::default())
+                .await?;
+            assert!(phases("db").await?.is_empty());
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!(
+        "pods never settled: db {:?}, agent {:?}, once {:?}",
+        phases("db").await?,
+        phases("agent").await?,
+        phases("once").await?
+    )
+}
