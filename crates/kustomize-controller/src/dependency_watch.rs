@@ -4,12 +4,15 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use flux_api::kustomize::Kustomization;
 use futures::{Stream, StreamExt};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
+
+use crate::health_cancel::InFlightHealthChecks;
 
 /// Whether `dependent` lists `namespace/name` in `spec.dependsOn`.
 pub fn depends_on(dependent: &Kustomization, namespace: &str, name: &str) -> bool {
@@ -75,10 +78,14 @@ fn should_wake(dependent: &Kustomization, dep: &Kustomization, dep_ready: bool) 
 /// A stream of the Kustomizations (from the controller's `store`) that wait for a
 /// dependency whose state just changed. Dependencies are watched without the controller's
 /// label selector, so a dependency reconciled by another shard wakes its dependents too.
+///
+/// The same watch cancels a Kustomization's own health check in flight when its spec
+/// (generation) or `reconcile.fluxcd.io/requestedAt` token changes.
 pub fn dependency_ready_triggers(
     client: Client,
     namespace: Option<String>,
     store: Store<Kustomization>,
+    in_flight: Arc<InFlightHealthChecks>,
 ) -> impl Stream<Item = ObjectRef<Kustomization>> + Send {
     let api: Api<Kustomization> = match namespace.as_deref() {
         Some(ns) => Api::namespaced(client, ns),
@@ -91,6 +98,13 @@ pub fn dependency_ready_triggers(
         .filter_map(move |event| {
             let refs = event.ok().and_then(|dep| {
                 let key = (dep.namespace().unwrap_or_default(), dep.name_any());
+                if in_flight.cancel_if_outdated(
+                    &key,
+                    dep.metadata.generation.unwrap_or(0),
+                    flux_runtime::object::requested_at(&dep),
+                ) {
+                    tracing::info!(kustomization = %key.1, "new generation or reconcile request: cancelling the health check");
+                }
                 let fingerprint = state_fingerprint(&dep);
                 if seen.get(&key) == Some(&fingerprint) {
                     return None;

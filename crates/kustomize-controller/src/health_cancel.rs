@@ -17,6 +17,9 @@ struct InFlight {
     /// `Kind/namespace/name` of the source the checked revision came from.
     source: String,
     revision: String,
+    /// The Kustomization's generation and `requestedAt` token when the check started.
+    generation: i64,
+    requested_at: Option<String>,
     cancel: watch::Sender<Option<String>>,
 }
 
@@ -72,10 +75,12 @@ impl Drop for HealthCheckGuard {
 }
 
 impl InFlightHealthChecks {
-    /// Registers the health check of Kustomization `key` for `revision` of `source`.
+    /// Registers the health check of Kustomization `key` (at `generation`, with the
+    /// `requestedAt` token `requested_at`) for `revision` of `source`.
     pub fn register(
         self: &Arc<Self>,
         key: ObjectKey,
+        (generation, requested_at): (i64, Option<&str>),
         source: &str,
         revision: &str,
     ) -> HealthCheckGuard {
@@ -88,6 +93,8 @@ impl InFlightHealthChecks {
                     token,
                     source: source.to_string(),
                     revision: revision.to_string(),
+                    generation,
+                    requested_at: requested_at.map(str::to_string),
                     cancel,
                 },
             );
@@ -115,6 +122,31 @@ impl InFlightHealthChecks {
         count
     }
 
+    /// Cancels the check of Kustomization `key` when the object now has another generation
+    /// (a spec change) or `requestedAt` token (`flux reconcile`); returns whether it did.
+    pub fn cancel_if_outdated(
+        &self,
+        key: &ObjectKey,
+        generation: i64,
+        requested_at: Option<&str>,
+    ) -> bool {
+        let Ok(running) = self.running.lock() else {
+            return false;
+        };
+        match running.get(key) {
+            Some(flight)
+                if flight.generation != generation
+                    || flight.requested_at.as_deref() != requested_at =>
+            {
+                flight
+                    .cancel
+                    .send_replace(Some(format!("Kustomization/{}/{}", key.0, key.1)));
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Cancels the check of Kustomization `key` because `trigger` changed; returns whether
     /// one was running.
     pub fn cancel(&self, key: &ObjectKey, trigger: &str) -> bool {
@@ -140,7 +172,8 @@ mod tests {
     async fn cancels_only_other_revisions_of_the_source() {
         let registry = Arc::new(InFlightHealthChecks::default());
         let key = ("default".to_string(), "apps".to_string());
-        let mut guard = registry.register(key.clone(), "GitRepository/default/repo", "r1");
+        let mut guard =
+            registry.register(key.clone(), (1, None), "GitRepository/default/repo", "r1");
         assert_eq!(
             registry.cancel_for_source("GitRepository/default/repo", "r1"),
             0
@@ -162,5 +195,20 @@ mod tests {
             !registry.cancel(&key, "ConfigMap/default/vars"),
             "unregistered on drop"
         );
+    }
+
+    #[tokio::test]
+    async fn cancels_on_a_new_generation_or_requested_at() {
+        let registry = Arc::new(InFlightHealthChecks::default());
+        let key = ("default".to_string(), "apps".to_string());
+        let _guard = registry.register(
+            key.clone(),
+            (2, Some("t1")),
+            "GitRepository/default/repo",
+            "r1",
+        );
+        assert!(!registry.cancel_if_outdated(&key, 2, Some("t1")));
+        assert!(registry.cancel_if_outdated(&key, 3, Some("t1")));
+        assert!(registry.cancel_if_outdated(&key, 2, Some("t2")));
     }
 }

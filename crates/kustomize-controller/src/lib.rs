@@ -59,6 +59,7 @@ where
                     client.clone(),
                     namespace.clone(),
                     store.clone(),
+                    in_flight.clone(),
                 )
                 .boxed(),
                 config_watch::watched_config_triggers(

@@ -776,7 +776,12 @@ impl KustomizationReconciler {
             health_check_exprs: Some(Arc::new(exprs)),
         };
         let key = (obj.namespace().unwrap_or_default(), obj.name_any());
-        let mut guard = self.in_flight.register(key, source, revision);
+        let mut guard = self.in_flight.register(
+            key,
+            (generation, flux_runtime::object::requested_at(obj)),
+            source,
+            revision,
+        );
         let waited = tokio::select! {
             waited = manager.wait_for_set(&targets, &options) => waited,
             trigger = guard.cancelled() => {

@@ -347,3 +347,65 @@ async fn ready_expr_decides_dependency_readiness() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn spec_change_cancels_the_health_check_in_flight() -> anyhow::Result<()> {
+    if !have_git() {
+        return Ok(());
+    }
+    let repo = Repo::create(
+        21546,
+        &[
+            (
+                "stuck/deploy.yaml",
+                &deployment("nginx:1.25", Some("progressing")),
+            ),
+            ("ok/app.yaml", &config_map("app", "ok")),
+        ],
+    )?;
+    let env = Env::start_with(KustomizeOptions::default(), LONG).await?;
+    env.create_repo("repo", &repo).await?;
+    env.create_ks(
+        "apps",
+        serde_json::json!({"path": "./stuck", "interval": "1h", "wait": true, "timeout": "5m"}),
+    )
+    .await?;
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(env.client.clone(), "default");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while deployments.get_opt("web").await?.is_none() {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "Deployment was not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The user points the Kustomization elsewhere while its health check waits.
+    let started = Instant::now();
+    let patch = serde_json::json!({"spec": {"path": "./ok"}});
+    env.kustomizations()
+        .patch("apps", &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    let ks = env.wait_ks("apps", "Ready", is_ready).await?;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert_eq!(value_of(&env, "app").await?.as_deref(), Some("ok"));
+    let history = ks.status.and_then(|s| s.history).unwrap_or_default();
+    assert!(
+        history
+            .iter()
+            .any(|h| h.last_reconciled_status == "HealthCheckCanceled"),
+        "{history:?}"
+    );
+    // The stuck Deployment left the inventory and was pruned.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while deployments.get_opt("web").await?.is_some() {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "Deployment was not pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
