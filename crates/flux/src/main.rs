@@ -72,6 +72,12 @@ enum Command {
     Uninstall(cmd::uninstall::Args),
     /// Substitute `${var}` in stdin from the environment, as Flux's postBuild does.
     Envsubst(cmd::envsubst::Args),
+    /// Print the resources reconciled by Flux objects.
+    Tree(cmd::tree::Args),
+    /// Trace an object to the Kustomization that manages it and its source.
+    Trace(cmd::trace::Args),
+    /// Display Kubernetes events for Flux resources.
+    Events(cmd::events::Args),
     /// Diff a local build with the cluster (exit code 1 when something would change).
     Diff {
         #[command(subcommand)]
@@ -125,6 +131,9 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(args, &cli.global),
         Command::Uninstall(args) => cmd::uninstall::run(args, &cli.global),
         Command::Envsubst(args) => cmd::envsubst::run(args),
+        Command::Tree(args) => cmd::tree::run(args, &cli.global),
+        Command::Trace(args) => cmd::trace::run(args, &cli.global),
+        Command::Events(args) => cmd::events::run(args, &cli.global),
         Command::Diff {
             what: DiffCommand::Kustomization(args),
         } => cmd::diff_kustomization::run(args, &cli.global),

@@ -61,6 +61,7 @@ mod create;
 mod dev;
 mod export;
 mod get;
+mod inspect;
 mod install;
 mod lifecycle;
 mod local_build;
