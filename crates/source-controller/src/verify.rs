@@ -233,12 +233,21 @@ fn verify_pgp(
             }
         };
         attempted = true;
-        for key in &keys {
+        let now = pgp::types::Timestamp::now().as_secs();
+        if expired(
+            sig.signature.created(),
+            sig.signature.signature_expiration_time(),
+            now,
+        ) {
+            continue;
+        }
+        for key in keys.iter().filter(|k| primary_is_current(k, now)) {
             if sig.verify(&key.primary_key, payload).is_ok() {
                 return Ok(key_id_hex(key));
             }
             for sub in &key.public_subkeys {
                 if sub.verify_bindings(&key.primary_key).is_ok()
+                    && subkey_is_current(sub, &key.primary_key, now)
                     && sig.verify(&sub.key, payload).is_ok()
                 {
                     return Ok(key_id_hex(key));
@@ -254,6 +263,76 @@ fn verify_pgp(
         }),
         _ => Err(VerifyError::PgpNoMatch { object }),
     }
+}
+
+/// Whether something created at `created` with validity `lifetime` (0 or none: no
+/// end) has ended by `now` (seconds since the epoch).
+fn expired(
+    created: Option<pgp::types::Timestamp>,
+    lifetime: Option<pgp::types::Duration>,
+    now: u32,
+) -> bool {
+    let lifetime = lifetime.map_or(0, |d| std::time::Duration::from(d).as_secs());
+    match created {
+        Some(c) if lifetime > 0 => u64::from(now) > u64::from(c.as_secs()) + lifetime,
+        _ => false,
+    }
+}
+
+/// A primary key can vouch for signatures now (as go-crypto checks at verification
+/// time): not revoked by a valid revocation signature, and not expired according to its
+/// newest valid self-signature (user ID certification or direct-key signature).
+fn primary_is_current(key: &SignedPublicKey, now: u32) -> bool {
+    use pgp::types::Tag;
+    let primary = &key.primary_key;
+    if key
+        .details
+        .revocation_signatures
+        .iter()
+        .any(|s| s.verify_key(primary).is_ok())
+    {
+        return false;
+    }
+    let certifications = key.details.users.iter().flat_map(|user| {
+        user.signatures.iter().filter(move |s| {
+            s.verify_certification(primary, Tag::UserId, &user.id)
+                .is_ok()
+        })
+    });
+    let direct = key
+        .details
+        .direct_signatures
+        .iter()
+        .filter(|s| s.verify_key(primary).is_ok());
+    let newest = certifications
+        .chain(direct)
+        .max_by_key(|s| s.created().map_or(0, |t| t.as_secs()));
+    !newest.is_some_and(|s| expired(Some(primary.created_at()), s.key_expiration_time(), now))
+}
+
+/// A subkey can sign now: no valid revocation, not expired per its newest binding.
+fn subkey_is_current(
+    sub: &pgp::composed::SignedPublicSubKey,
+    primary: &pgp::packet::PublicKey,
+    now: u32,
+) -> bool {
+    use pgp::packet::SignatureType;
+    let valid = |s: &&pgp::packet::Signature| s.verify_subkey_binding(primary, &sub.key).is_ok();
+    if sub
+        .signatures
+        .iter()
+        .filter(|s| s.typ() == Some(SignatureType::SubkeyRevocation))
+        .any(|s| valid(&s))
+    {
+        return false;
+    }
+    let newest = sub
+        .signatures
+        .iter()
+        .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding))
+        .filter(valid)
+        .max_by_key(|s| s.created().map_or(0, |t| t.as_secs()));
+    !newest.is_some_and(|s| expired(Some(sub.key.created_at()), s.key_expiration_time(), now))
 }
 
 fn key_id_hex(key: &SignedPublicKey) -> String {

@@ -414,6 +414,59 @@ async fn verify_gpg_signed_commits_and_tags() -> anyhow::Result<()> {
     git(&repo.work, &["push", "origin", "subkey"])?;
     git(&repo.work, &["checkout", "main"])?;
 
+    // A key that expires 4 seconds after it signs, and a key revoked after it signed
+    // (its export before the revocation still verifies).
+    gpg.run(&[
+        "--quick-gen-key",
+        "expiring <expiring@example.com>",
+        "ed25519",
+        "sign",
+        "seconds=4",
+    ])?;
+    let expiring_born = std::time::Instant::now();
+    let signed_branch = |branch: &str, key: &str| -> anyhow::Result<()> {
+        git(&repo.work, &["checkout", "-b", branch, "main"])?;
+        std::fs::write(repo.work.join("apps/app.yaml"), format!("kind: {branch}\n"))?;
+        git(&repo.work, &["add", "-A"])?;
+        git_signing(
+            &repo.work,
+            Some(gpg.home.path()),
+            &signing(key),
+            &["commit", "-S", "-m", branch],
+        )?;
+        git(&repo.work, &["push", "origin", branch])?;
+        git(&repo.work, &["checkout", "main"])?;
+        Ok(())
+    };
+    signed_branch("expiring", "expiring@example.com")?;
+    let expiring_pub = export("expiring@example.com")?;
+    gpg.run(&[
+        "--quick-gen-key",
+        "revoked <revoked@example.com>",
+        "ed25519",
+        "sign",
+        "never",
+    ])?;
+    signed_branch("revoked", "revoked@example.com")?;
+    let revoked_before = export("revoked@example.com")?;
+    let revoked_fpr = gpg
+        .fingerprints("revoked@example.com")?
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    // gpg keeps a revocation certificate per key, armored with a leading ':' so that it
+    // is not imported by accident.
+    let cert = std::fs::read_to_string(
+        gpg.home
+            .path()
+            .join(format!("openpgp-revocs.d/{revoked_fpr}.rev")),
+    )?;
+    let cert_path = gpg.home.path().join("revoke.asc");
+    std::fs::write(&cert_path, cert.replace(":-----BEGIN", "-----BEGIN"))?;
+    gpg.run(&["--import", &cert_path.to_string_lossy()])?;
+    let revoked_after = export("revoked@example.com")?;
+    anyhow::ensure!(revoked_after != revoked_before, "revocation not exported");
+
     let server = GitHttp::start(21417, root.path(), None)?;
     let url = format!("{}app.git", server.url);
     let env = Env::start().await?;
@@ -464,6 +517,30 @@ async fn verify_gpg_signed_commits_and_tags() -> anyhow::Result<()> {
     )
     .await?;
     create("gpg-garbage", json!({"branch": "main"}), "HEAD", "garbage").await?;
+    env.secret("revoked-before", &[("k.asc", revoked_before.as_bytes())])
+        .await?;
+    env.secret("revoked-after", &[("k.asc", revoked_after.as_bytes())])
+        .await?;
+    env.secret("expiring", &[("k.asc", expiring_pub.as_bytes())])
+        .await?;
+    create(
+        "revoked-before",
+        json!({"branch": "revoked"}),
+        "HEAD",
+        "revoked-before",
+    )
+    .await?;
+    create(
+        "revoked-after",
+        json!({"branch": "revoked"}),
+        "HEAD",
+        "revoked-after",
+    )
+    .await?;
+    if let Some(left) = std::time::Duration::from_secs(6).checked_sub(expiring_born.elapsed()) {
+        tokio::time::sleep(left).await;
+    }
+    create("expired", json!({"branch": "expiring"}), "HEAD", "expiring").await?;
 
     let ok = env.wait_for("gpg", "Ready", is_ready).await?;
     assert_eq!(
@@ -522,6 +599,19 @@ async fn verify_gpg_signed_commits_and_tags() -> anyhow::Result<()> {
         message.contains("unable to read armored key ring 'k.asc'"),
         "{message}"
     );
+
+    // Revoked and expired keys no longer vouch for signatures (go-crypto checks both at
+    // verification time).
+    env.wait_for("revoked-before", "Ready", is_ready).await?;
+    for name in ["revoked-after", "expired"] {
+        let message = failed_with(&env, name, "InvalidCommitSignature").await?;
+        assert!(
+            message.ends_with(
+                "unable to verify payload with any of the given key rings: no matching key"
+            ),
+            "{name}: {message}"
+        );
+    }
 
     // A verified artifact survives a new commit signed by an untrusted key: Ready=False,
     // the previous artifact and revision are kept.
