@@ -375,7 +375,7 @@ fn connect_and(
     };
     let mut connection = git_remote
         .connect(Direction::Fetch)
-        .map_err(|e| list_err(error_text(&e)))?;
+        .map_err(|e| list_err(transport_error_text(&e)))?;
     match remote.transport {
         Transport::Http | Transport::Https => {
             connection.set_transport_options(Box::new(http_options(remote)?));
@@ -393,7 +393,7 @@ fn connect_and(
     connection.set_credentials(|_| Ok(None));
     let prepare = connection
         .prepare_fetch(gix::progress::Discard, Default::default())
-        .map_err(|e| list_err(error_text(&e)))?;
+        .map_err(|e| list_err(transport_error_text(&e)))?;
     let refs = to_remote_refs(&prepare.ref_map().remote_refs);
     if !fetch {
         return Ok((refs, None));
@@ -411,6 +411,25 @@ fn connect_and(
             message: error_text(&e),
         })?;
     Ok((refs, Some(scratch)))
+}
+
+/// Like [`error_text`], but HTTP refusals read as go-git reports them
+/// (`authentication required`, `authorization failed`, `repository not found`), so
+/// conditions match upstream's.
+fn transport_error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let text = error_text(e);
+    for (status, upstream) in [
+        ("HTTP status 401", "authentication required"),
+        // gix asks for credentials on a 401; we never give any.
+        ("No credentials were returned", "authentication required"),
+        ("HTTP status 403", "authorization failed"),
+        ("HTTP status 404", "repository not found"),
+    ] {
+        if text.contains(status) {
+            return upstream.to_string();
+        }
+    }
+    text
 }
 
 /// One line for conditions: the error and its causes (Display texts, each kept once).

@@ -107,10 +107,12 @@ async fn http_bearer_token_checked_by_server() -> anyhow::Result<()> {
     for name in ["no-token", "wrong-token"] {
         let (reason, message) = failure(&env, name).await?;
         assert_eq!(reason, "GitOperationFailed", "{name}: {message}");
-        assert!(
-            message.starts_with("failed to checkout and determine revision: ")
-                && message.contains("403"),
-            "{name}: {message}"
+        assert_eq!(
+            message,
+            format!(
+                "failed to checkout and determine revision: unable to list remote for '{url}': authorization failed"
+            ),
+            "{name}"
         );
     }
     let (reason, message) = failure(&env, "both").await?;

@@ -254,9 +254,11 @@ async fn http_auth_failures_keep_previous_artifact() -> anyhow::Result<()> {
         .await?;
     let (_, reason, message) = ready(&failed).unwrap_or_default();
     assert_eq!(reason, "GitOperationFailed");
-    assert!(
-        message.starts_with("failed to checkout and determine revision"),
-        "{message}"
+    assert_eq!(
+        message,
+        format!(
+            "failed to checkout and determine revision: unable to list remote for '{url}': authentication required"
+        )
     );
     assert!(
         !message.contains("wrong-password-xyz") && !message.contains("s3cret-pass"),
@@ -373,8 +375,14 @@ async fn http_bad_refs_urls_and_suspend() -> anyhow::Result<()> {
         })
         .await?;
     assert_eq!(
-        ready(&badrepo).map(|r| r.1),
-        Some("GitOperationFailed".into())
+        ready(&badrepo).map(|r| (r.1, r.2)),
+        Some((
+            "GitOperationFailed".into(),
+            format!(
+                "failed to checkout and determine revision: unable to list remote for '{}missing.git': repository not found",
+                server.url
+            )
+        ))
     );
 
     // Suspended: the controller leaves it alone (no status at all).
