@@ -78,6 +78,8 @@ enum Command {
     Trace(cmd::trace::Args),
     /// Display Kubernetes events for Flux resources.
     Events(cmd::events::Args),
+    /// Display formatted logs for Flux components.
+    Logs(cmd::logs::Args),
     /// Diff a local build with the cluster (exit code 1 when something would change).
     Diff {
         #[command(subcommand)]
@@ -134,6 +136,7 @@ fn main() -> ExitCode {
         Command::Tree(args) => cmd::tree::run(args, &cli.global),
         Command::Trace(args) => cmd::trace::run(args, &cli.global),
         Command::Events(args) => cmd::events::run(args, &cli.global),
+        Command::Logs(args) => cmd::logs::run(args, &cli.global),
         Command::Diff {
             what: DiffCommand::Kustomization(args),
         } => cmd::diff_kustomization::run(args, &cli.global),

@@ -14,6 +14,7 @@ pub mod events;
 pub mod export;
 pub mod get;
 pub mod install;
+pub mod logs;
 pub mod reconcile;
 pub mod resume;
 pub mod suspend;

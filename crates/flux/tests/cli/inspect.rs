@@ -309,3 +309,23 @@ fn events_lists_flux_events_and_filters_with_for() {
         "✗ type 'Fatal' not supported. Supported types are Normal, Warning\n"
     );
 }
+
+#[test]
+fn logs_without_controllers_is_a_clear_error() {
+    let c = TestCluster::start();
+    let out = c.flux().arg("logs").output().expect("run");
+    let (_, stderr) = outputs(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        "✗ no Flux pods found in namespace \"flux-system\"\n"
+    );
+    let out = c
+        .flux()
+        .args(["logs", "--level", "trace"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
