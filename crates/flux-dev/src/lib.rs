@@ -383,6 +383,7 @@ impl Session {
         let style = Style {
             color: mode.color,
             ages: mode.tty,
+            tree: mode.tty,
         };
         loop {
             if last_poll.elapsed() >= self.poll_interval {

@@ -488,6 +488,9 @@ pub struct Style {
     pub color: bool,
     /// Ages ("ready 12s"); off for plain output so lines only change with the state.
     pub ages: bool,
+    /// Tree glyphs (a terminal redrawn in place); without them every line names what it
+    /// belongs to, so a line printed on its own (plain output) still reads.
+    pub tree: bool,
 }
 
 fn paint(style: Style, readiness: &Readiness, text: &str) -> String {
@@ -632,14 +635,26 @@ pub fn render(state: &ClusterState, style: Style, now: jiff::Timestamp) -> Strin
             if style.ages {
                 line.push_str(&age(ks.ready_since, now));
             }
+            let (branch, indent) = if style.tree {
+                (branch, indent)
+            } else {
+                (" ", "   ")
+            };
             let _ = writeln!(out, "{branch} {}", paint(style, &ks.readiness, &line));
             for (j, object) in ks.inventory.iter().enumerate() {
                 let last = j + 1 == ks.inventory.len();
-                let twig = if last { "└─" } else { "├─" };
+                let twig = match (style.tree, last) {
+                    (false, _) => "",
+                    (true, true) => "└─ ",
+                    (true, false) => "├─ ",
+                };
                 let readiness = object_readiness(object.status.as_deref());
                 let status = object.status.as_deref().unwrap_or("Unknown");
-                let line = format!("{} {} {status}", readiness.symbol(), object.display_name());
-                let _ = writeln!(out, "{indent}{twig} {}", paint(style, &readiness, &line));
+                let mut line = format!("{} {} {status}", readiness.symbol(), object.display_name());
+                if !style.tree {
+                    let _ = write!(line, " (Kustomization {})", ks.id());
+                }
+                let _ = writeln!(out, "{indent}{twig}{}", paint(style, &readiness, &line));
             }
         }
     }
@@ -836,6 +851,7 @@ mod tests {
             Style {
                 color: false,
                 ages: false,
+                tree: true,
             },
             jiff::Timestamp::now(),
         );
@@ -845,6 +861,35 @@ mod tests {
              └─ ✔ Kustomization flux-system/flux-system Ready main@sha1:0123456\n   \
              ├─ ✔ Deployment apps/podinfo Current\n   \
              └─ ◎ Namespace apps Unknown\n"
+        );
+        let plain = render(
+            &s,
+            Style {
+                color: false,
+                ages: false,
+                tree: false,
+            },
+            jiff::Timestamp::now(),
+        );
+        assert_eq!(
+            plain,
+            "✔ GitRepository flux-system/flux-system Ready main@sha1:0123456\n  \
+             ✔ Kustomization flux-system/flux-system Ready main@sha1:0123456\n   \
+             ✔ Deployment apps/podinfo Current (Kustomization flux-system/flux-system)\n   \
+             ◎ Namespace apps Unknown (Kustomization flux-system/flux-system)\n"
+        );
+        let colored = render(
+            &s,
+            Style {
+                color: true,
+                ages: true,
+                tree: true,
+            },
+            jiff::Timestamp::now(),
+        );
+        assert!(
+            colored.contains("\x1b[32m✔ Deployment apps/podinfo Current\x1b[0m"),
+            "{colored}"
         );
     }
 }

@@ -11,10 +11,10 @@ use anyhow::Context;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A directory inside a Git work tree (the GitRepository follows its current branch).
-    #[arg(default_value = ".")]
+    #[arg(default_value = ".", value_name = "PATH")]
     pub dir: PathBuf,
     /// The Kustomization's path relative to the repository root (default: PATH's).
-    #[arg(long = "path")]
+    #[arg(long = "path", value_name = "REPO_PATH")]
     pub kustomization_path: Option<String>,
     /// Reconcile the files as they are on disk, committed or not (.gitignore honoured).
     #[arg(long)]
