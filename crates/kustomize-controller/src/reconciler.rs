@@ -20,7 +20,7 @@ use flux_ssa::{
     ApplyOptions, ChangeSet, DeleteOptions, HealthCheckExprs, Inventory, Owner, ResourceManager,
     VersionedId, WaitOptions, set_owner_labels,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{Api, ResourceExt};
 use serde_json::Value;
@@ -360,6 +360,51 @@ impl KustomizationReconciler {
             }
         }
         Ok(())
+    }
+
+    /// What makes the Kustomization's target identity unusable, if anything: its service
+    /// account or its kubeconfig Secret no longer exists (upstream's `CanImpersonate`).
+    async fn missing_identity(
+        &self,
+        obj: &Kustomization,
+        rt: &Runtime,
+    ) -> Result<Option<String>, ReconcileError> {
+        let ns = obj.namespace().unwrap_or_default();
+        let transient =
+            |e: kube::Error| ReconcileError::retry(reasons::PRUNE_FAILED, e.to_string());
+        let service_account = obj
+            .spec
+            .service_account_name
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| self.options.default_service_account.clone())
+            .filter(|s| !s.is_empty());
+        if let Some(sa) = service_account {
+            let api: Api<ServiceAccount> = Api::namespaced(rt.client.clone(), &ns);
+            if api.get_opt(&sa).await.map_err(transient)?.is_none() {
+                return Ok(Some(format!("service account '{ns}/{sa}' not found")));
+            }
+        }
+        if let Some(secret) = obj
+            .spec
+            .kube_config
+            .as_ref()
+            .and_then(|k| k.secret_ref.as_ref())
+        {
+            let api: Api<Secret> = Api::namespaced(rt.client.clone(), &ns);
+            if api
+                .get_opt(&secret.name)
+                .await
+                .map_err(transient)?
+                .is_none()
+            {
+                return Ok(Some(format!(
+                    "KubeConfig secret '{ns}/{}' not found",
+                    secret.name
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// The resource manager writing to the Kustomization's target: the remote cluster of
@@ -908,6 +953,27 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
             .map_err(|e| ReconcileError::retry(reasons::PRUNE_FAILED, e.to_string()))?;
         let name = obj.name_any();
         let ns = obj.namespace().unwrap_or_default();
+        if let Some(gone) = self.missing_identity(&obj, rt).await? {
+            // As upstream: the account to impersonate (or the kubeconfig) is gone, so the
+            // objects cannot be pruned; report them and let the Kustomization go.
+            let ids: Vec<String> = inventory
+                .entries()
+                .iter()
+                .map(|e| e.id.to_string())
+                .collect();
+            let message = format!("unable to prune objects ({gone}): \n{}", ids.join("\n"));
+            tracing::warn!(kustomization = %name, namespace = %ns, %message, "finalizing without pruning");
+            rt.recorder
+                .record(
+                    obj.as_ref(),
+                    EventType::Warning,
+                    reasons::PRUNE_FAILED,
+                    &message,
+                    &BTreeMap::new(),
+                )
+                .await;
+            return Ok(());
+        }
         let manager = self
             .target_manager(&obj, rt)
             .await
@@ -923,7 +989,7 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
                 .as_ref()
                 .map(|d| d.to_std())
                 .unwrap_or_else(|| spec.interval.to_std());
-            manager
+            let waited = manager
                 .wait_for_set_termination(
                     &deleted,
                     &WaitOptions {
@@ -933,8 +999,19 @@ impl Reconciler<Kustomization> for KustomizationReconciler {
                         health_check_exprs: None,
                     },
                 )
-                .await
-                .map_err(|e| ReconcileError::retry(reasons::PRUNE_FAILED, e.to_string()))?;
+                .await;
+            if let Err(e) = waited {
+                // As upstream: a timeout is reported, the finalizer is removed anyway.
+                rt.recorder
+                    .record(
+                        obj.as_ref(),
+                        EventType::Warning,
+                        reasons::PRUNE_FAILED,
+                        &format!("failed to wait for resources termination: {e}"),
+                        &BTreeMap::new(),
+                    )
+                    .await;
+            }
         }
         Ok(())
     }

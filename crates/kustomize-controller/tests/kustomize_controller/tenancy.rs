@@ -157,6 +157,24 @@ async fn tenant_cannot_create_cluster_roles_or_touch_other_namespaces() -> anyho
     assert!(!config_map_exists(&env, "tenant", "with-role").await?);
     assert!(!config_map_exists(&env, "default", "foreign").await?);
     assert!(!config_map_exists(&env, "tenant", "beside-foreign").await?);
+
+    // Deleting a Kustomization whose service account is gone: nothing can be pruned as
+    // that account, so the objects stay and the Kustomization is released (as upstream).
+    Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(env.client.clone(), "tenant")
+        .delete("deployer", &Default::default())
+        .await?;
+    let tenant_ks: Api<flux_api::kustomize::Kustomization> =
+        Api::namespaced(env.client.clone(), "tenant");
+    tenant_ks.delete("own", &Default::default()).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tenant_ks.get_opt("own").await?.is_some() {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the Kustomization of a deleted service account was not finalized"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(config_map_exists(&env, "tenant", "own").await?);
     Ok(())
 }
 
