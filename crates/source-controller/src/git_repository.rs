@@ -126,7 +126,8 @@ pub fn revision_for(spec: &RefSpec, reference: &str, commit: &str) -> String {
             branch: Some(b), ..
         } => Revision::new(Some(b), digest).to_string(),
         RefSpec::Commit { branch: None, .. } => Revision::new(None, digest).to_string(),
-        RefSpec::Name(_) => Revision::absolute_git_reference(reference, digest).to_string(),
+        // The name as written (upstream keeps a `^{}` suffix in the revision).
+        RefSpec::Name(name) => Revision::absolute_git_reference(name, digest).to_string(),
         _ => Revision::for_git_commit(reference, digest).to_string(),
     }
 }

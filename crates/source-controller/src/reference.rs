@@ -107,13 +107,16 @@ pub fn check_commit(sha: &str) -> Result<(), RefError> {
     Ok(())
 }
 
+/// The suffix that asks for a tag's peeled commit (`refs/tags/v1^{}`).
+pub const PEEL_SUFFIX: &str = "^{}";
+
 /// The refs to list (ls-refs prefixes) for a spec.
 pub fn list_prefixes(spec: &RefSpec) -> Vec<String> {
     match spec {
         RefSpec::Branch(b) => vec![format!("refs/heads/{b}")],
         RefSpec::Tag(t) => vec![format!("refs/tags/{t}")],
         RefSpec::Semver(_) => vec!["refs/tags/".to_string()],
-        RefSpec::Name(n) => vec![n.clone()],
+        RefSpec::Name(n) => vec![n.strip_suffix(PEEL_SUFFIX).unwrap_or(n).to_string()],
         RefSpec::Commit { branch, .. } => match branch {
             Some(b) => vec![format!("refs/heads/{b}")],
             None => vec!["refs/heads/".to_string()],
@@ -142,9 +145,12 @@ pub fn resolve(spec: &RefSpec, refs: &[RemoteRef]) -> Result<Resolved, RefError>
             let full = format!("refs/tags/{t}");
             exact(&full).ok_or_else(|| not_found(&full))
         }
-        RefSpec::Name(n) => exact(n).ok_or_else(|| RefError::NameNotFound {
-            reference: n.clone(),
-        }),
+        // `refs/tags/x^{}` names the commit the tag peels to.
+        RefSpec::Name(n) => {
+            exact(n.strip_suffix(PEEL_SUFFIX).unwrap_or(n)).ok_or_else(|| RefError::NameNotFound {
+                reference: n.clone(),
+            })
+        }
         RefSpec::Semver(c) => {
             let tags: Vec<&str> = refs
                 .iter()
@@ -294,6 +300,17 @@ mod tests {
                 full_name: "refs/tags/v1.0.0".into(),
                 commit: "bbbb".into()
             })
+        );
+        assert_eq!(
+            resolve(&RefSpec::Name("refs/tags/v1.0.0^{}".into()), &refs),
+            Ok(Resolved {
+                full_name: "refs/tags/v1.0.0".into(),
+                commit: "bbbb".into()
+            })
+        );
+        assert_eq!(
+            list_prefixes(&RefSpec::Name("refs/tags/v1.0.0^{}".into())),
+            vec!["refs/tags/v1.0.0".to_string()]
         );
         assert_eq!(
             resolve(&RefSpec::Branch("main".into()), &refs),

@@ -85,6 +85,7 @@ async fn every_ref_kind_against_a_real_server() -> anyhow::Result<()> {
         ("name-branch", json!({"name": "refs/heads/main"}), Ok(format!("refs/heads/main@sha1:{third}"))),
         ("name-tag", json!({"name": "refs/tags/v1.0.0"}), Ok(format!("refs/tags/v1.0.0@sha1:{first}"))),
         ("name-pull", json!({"name": "refs/pull/1/head"}), Ok(format!("refs/pull/1/head@sha1:{pull}"))),
+        ("name-peeled", json!({"name": "refs/tags/v1.1.0^{}"}), Ok(format!("refs/tags/v1.1.0^{{}}@sha1:{second}"))),
         ("name-missing", json!({"name": "refs/pull/9/head"}), Err(
             "failed to checkout and determine revision: unable to resolve ref 'refs/pull/9/head' to a specific commit".to_string()
         )),
