@@ -355,7 +355,7 @@ where
             rt.recorder
                 .record(
                     obj.as_ref(),
-                    EventType::Warning,
+                    failure_event_type(&err),
                     &err.reason,
                     &err.message,
                     &BTreeMap::new(),
@@ -393,6 +393,25 @@ impl<K: FluxResource, R> Context<K, R> {
     }
 }
 
+/// The reasons of failures that are waits, not errors: their event is `Normal` (severity
+/// info), as Flux's controllers report them.
+pub const INFO_FAILURE_REASONS: &[&str] = &[
+    flux_api::conditions::reasons::DEPENDENCY_NOT_READY,
+    flux_api::conditions::reasons::HEALTH_CHECK_CANCELED,
+];
+
+/// The type of the event recorded for a failed reconcile: `Normal` for a wait whose reason
+/// is in [`INFO_FAILURE_REASONS`], else `Warning`.
+pub fn failure_event_type(err: &ReconcileError) -> EventType {
+    let informational = matches!(err.disposition, Disposition::Wait(_))
+        && INFO_FAILURE_REASONS.contains(&err.reason.as_str());
+    if informational {
+        EventType::Normal
+    } else {
+        EventType::Warning
+    }
+}
+
 fn now() -> Time {
     Time(jiff::Timestamp::now())
 }
@@ -408,4 +427,22 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn waits_on_dependencies_are_info_events() {
+        let wait = ReconcileError::wait("DependencyNotReady", "x", Duration::from_secs(1));
+        assert_eq!(failure_event_type(&wait), EventType::Normal);
+        let canceled = ReconcileError::wait("HealthCheckCanceled", "x", Duration::ZERO);
+        assert_eq!(failure_event_type(&canceled), EventType::Normal);
+        let health = ReconcileError::wait("HealthCheckFailed", "x", Duration::from_secs(1));
+        assert_eq!(failure_event_type(&health), EventType::Warning);
+        let retry = ReconcileError::retry("DependencyNotReady", "x");
+        assert_eq!(failure_event_type(&retry), EventType::Warning);
+    }
 }
