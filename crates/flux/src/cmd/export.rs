@@ -3,6 +3,7 @@
 use kube::api::ListParams;
 
 use crate::cluster::GlobalArgs;
+use crate::cmd::target::{Names, SourceKindCommand};
 use crate::export_yaml;
 use crate::kinds::{self, FluxKind};
 
@@ -20,32 +21,24 @@ pub enum What {
     /// Export sources in YAML format.
     Source {
         #[command(subcommand)]
-        what: SourceWhat,
+        what: SourceKindCommand,
     },
     /// Export Kustomization resources in YAML format.
     #[command(aliases = ["ks", "kustomizations"])]
-    Kustomization(NameArg),
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum SourceWhat {
-    /// Export GitRepository sources in YAML format.
-    Git(NameArg),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct NameArg {
-    pub name: Option<String>,
+    Kustomization(Names),
+    /// Export HelmRelease resources in YAML format.
+    #[command(aliases = ["hr", "helmreleases"])]
+    Helmrelease(Names),
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<()> {
     global.validate()?;
-    let (kind, name): (FluxKind, Option<String>) = match args.what {
-        What::Source {
-            what: SourceWhat::Git(a),
-        } => (kinds::GIT_REPOSITORY, a.name),
-        What::Kustomization(a) => (kinds::KUSTOMIZATION, a.name),
+    let (kind, names): (FluxKind, Names) = match args.what {
+        What::Source { what } => what.into_parts(),
+        What::Kustomization(n) => (kinds::KUSTOMIZATION, n),
+        What::Helmrelease(n) => (kinds::HELM_RELEASE, n),
     };
+    let name = names.names.into_iter().next();
     if !args.all && name.is_none() {
         anyhow::bail!("name is required");
     }

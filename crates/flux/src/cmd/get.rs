@@ -47,6 +47,9 @@ pub enum What {
     /// Get Kustomization statuses.
     #[command(aliases = ["ks", "kustomization"])]
     Kustomizations(KustomizationArgs),
+    /// Get HelmRelease statuses.
+    #[command(aliases = ["hr", "helmrelease"])]
+    Helmreleases(KustomizationArgs),
     /// Get all resources and statuses.
     All,
 }
@@ -55,6 +58,14 @@ pub enum What {
 pub enum SourceWhat {
     /// Get GitRepository source statuses.
     Git(NameArg),
+    /// Get OCIRepository source statuses.
+    Oci(NameArg),
+    /// Get Bucket source statuses.
+    Bucket(NameArg),
+    /// Get HelmRepository source statuses.
+    Helm(NameArg),
+    /// Get HelmChart source statuses.
+    Chart(NameArg),
     /// Get all source statuses.
     All,
 }
@@ -107,7 +118,12 @@ impl Lister {
             row.push(name.to_owned());
         }
         if self.show_source {
-            let source = obj.pointer("/spec/sourceRef");
+            let source = if self.kind.kind == "HelmRelease" {
+                obj.pointer("/spec/chartRef")
+                    .or_else(|| obj.pointer("/spec/chart/spec/sourceRef"))
+            } else {
+                obj.pointer("/spec/sourceRef")
+            };
             let field = |f: &str| {
                 source
                     .and_then(|s| s.get(f))
@@ -232,16 +248,6 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<()> {
         .transpose()?;
     let (listers, name, get_all): (Vec<Lister>, Option<String>, bool) = match args.what {
         What::Sources {
-            what: SourceWhat::Git(a),
-        } => (
-            vec![Lister {
-                kind: kinds::GIT_REPOSITORY,
-                show_source: false,
-            }],
-            a.name,
-            false,
-        ),
-        What::Sources {
             what: SourceWhat::All,
         } => (
             kinds::GET_ALL_SOURCES
@@ -253,6 +259,32 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<()> {
                 .collect(),
             None,
             true,
+        ),
+        What::Sources { what } => {
+            let (kind, a) = match what {
+                SourceWhat::Oci(a) => (kinds::OCI_REPOSITORY, a),
+                SourceWhat::Bucket(a) => (kinds::BUCKET, a),
+                SourceWhat::Helm(a) => (kinds::HELM_REPOSITORY, a),
+                SourceWhat::Chart(a) => (kinds::HELM_CHART, a),
+                SourceWhat::Git(a) => (kinds::GIT_REPOSITORY, a),
+                SourceWhat::All => (kinds::GIT_REPOSITORY, NameArg { name: None }),
+            };
+            (
+                vec![Lister {
+                    kind,
+                    show_source: false,
+                }],
+                a.name,
+                false,
+            )
+        }
+        What::Helmreleases(a) => (
+            vec![Lister {
+                kind: kinds::HELM_RELEASE,
+                show_source: a.show_source,
+            }],
+            a.name,
+            false,
         ),
         What::Kustomizations(a) => (
             vec![Lister {

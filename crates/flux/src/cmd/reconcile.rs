@@ -23,12 +23,23 @@ pub enum What {
     /// Reconcile a Kustomization resource.
     #[command(aliases = ["ks", "kustomizations"])]
     Kustomization(KustomizationArgs),
+    /// Reconcile a HelmRelease resource (without its source).
+    #[command(aliases = ["hr", "helmreleases"])]
+    Helmrelease(NameArg),
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SourceWhat {
     /// Reconcile a GitRepository source.
     Git(NameArg),
+    /// Reconcile an OCIRepository source.
+    Oci(NameArg),
+    /// Reconcile a Bucket source.
+    Bucket(NameArg),
+    /// Reconcile a HelmRepository source.
+    Helm(NameArg),
+    /// Reconcile a HelmChart source.
+    Chart(NameArg),
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,10 +58,15 @@ pub struct KustomizationArgs {
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<()> {
     global.validate()?;
     let (kind, name, with_source) = match args.what {
-        What::Source {
-            what: SourceWhat::Git(a),
-        } => (kinds::GIT_REPOSITORY, a.name, false),
+        What::Source { what } => match what {
+            SourceWhat::Git(a) => (kinds::GIT_REPOSITORY, a.name, false),
+            SourceWhat::Oci(a) => (kinds::OCI_REPOSITORY, a.name, false),
+            SourceWhat::Bucket(a) => (kinds::BUCKET, a.name, false),
+            SourceWhat::Helm(a) => (kinds::HELM_REPOSITORY, a.name, false),
+            SourceWhat::Chart(a) => (kinds::HELM_CHART, a.name, false),
+        },
         What::Kustomization(a) => (kinds::KUSTOMIZATION, a.name, a.with_source),
+        What::Helmrelease(a) => (kinds::HELM_RELEASE, a.name, false),
     };
     let Some(name) = name else {
         anyhow::bail!("{} name is required", kind.kind);
@@ -95,7 +111,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<()> {
             &ns,
             &name,
             &obj,
-            !with_source && kind.kind != "Kustomization",
+            kind.group == kinds::GIT_REPOSITORY.group,
         )
         .await
     })

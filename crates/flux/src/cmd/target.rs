@@ -13,12 +13,23 @@ pub enum KindCommand {
     /// Kustomizations.
     #[command(aliases = ["ks", "kustomizations"])]
     Kustomization(Names),
+    /// HelmReleases.
+    #[command(aliases = ["hr", "helmreleases"])]
+    Helmrelease(Names),
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SourceKindCommand {
     /// GitRepository sources.
     Git(Names),
+    /// OCIRepository sources.
+    Oci(Names),
+    /// Bucket sources.
+    Bucket(Names),
+    /// HelmRepository sources.
+    Helm(Names),
+    /// HelmChart sources.
+    Chart(Names),
 }
 
 #[derive(Debug, clap::Args)]
@@ -30,10 +41,24 @@ pub struct Names {
 impl KindCommand {
     pub fn into_parts(self) -> (FluxKind, Vec<String>) {
         match self {
-            KindCommand::Source {
-                what: SourceKindCommand::Git(n),
-            } => (kinds::GIT_REPOSITORY, n.names),
+            KindCommand::Source { what } => {
+                let (kind, n) = what.into_parts();
+                (kind, n.names)
+            }
             KindCommand::Kustomization(n) => (kinds::KUSTOMIZATION, n.names),
+            KindCommand::Helmrelease(n) => (kinds::HELM_RELEASE, n.names),
+        }
+    }
+}
+
+impl SourceKindCommand {
+    pub fn into_parts(self) -> (FluxKind, Names) {
+        match self {
+            SourceKindCommand::Git(n) => (kinds::GIT_REPOSITORY, n),
+            SourceKindCommand::Oci(n) => (kinds::OCI_REPOSITORY, n),
+            SourceKindCommand::Bucket(n) => (kinds::BUCKET, n),
+            SourceKindCommand::Helm(n) => (kinds::HELM_REPOSITORY, n),
+            SourceKindCommand::Chart(n) => (kinds::HELM_CHART, n),
         }
     }
 }

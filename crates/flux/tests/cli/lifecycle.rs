@@ -266,3 +266,100 @@ fn delete_asks_unless_silent() {
         "✗ gitrepositories.source.toolkit.fluxcd.io \"tkfg\" not found\n"
     );
 }
+
+#[test]
+fn other_source_kinds_and_helmreleases() {
+    let c = TestCluster::start();
+    c.create(&json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+        "metadata": {"name": "podinfo", "namespace": "flux-system"},
+        "spec": {"url": "https://stefanprodan.github.io/podinfo", "interval": "10m"},
+    }));
+    let out = c
+        .flux()
+        .args(["suspend", "source", "helm", "podinfo"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr,
+        "► suspending source helm podinfo in flux-system namespace\n✔ source helm suspended\n"
+    );
+    let out = c
+        .flux()
+        .args(["get", "sources", "helm"])
+        .output()
+        .expect("run");
+    let (stdout, _) = outputs(&out);
+    assert!(
+        stdout.lines().nth(1).is_some_and(|l| l.contains("True")),
+        "suspended: {stdout}"
+    );
+    let out = c
+        .flux()
+        .args(["export", "source", "helm", "podinfo"])
+        .output()
+        .expect("run");
+    let (stdout, _) = outputs(&out);
+    assert_eq!(
+        stdout,
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  interval: 10m0s\n  provider: generic\n  suspend: true\n  url: https://stefanprodan.github.io/podinfo\n"
+    );
+    // Wrong kinds: a name that exists as another kind, and kinds flux-rs has no command for.
+    let cases: Vec<(Vec<&str>, &str, i32)> = vec![
+        (
+            vec!["get", "sources", "oci", "podinfo"],
+            "✗ OCIRepository object 'podinfo' not found in \"flux-system\" namespace\n",
+            1,
+        ),
+        (
+            vec!["reconcile", "source", "git", "podinfo"],
+            "✗ gitrepositories.source.toolkit.fluxcd.io \"podinfo\" not found\n",
+            1,
+        ),
+        (
+            vec!["get", "hr"],
+            "✗ no HelmRelease objects found in \"flux-system\" namespace\n",
+            1,
+        ),
+        (
+            vec!["create", "ks", "apps", "--source=HelmRepository/podinfo"],
+            "✗ invalid argument \"HelmRepository/podinfo\" for \"--source\" flag: source kind 'HelmRepository' is not supported, must be one of: GitRepository, OCIRepository, Bucket\n",
+            1,
+        ),
+        (
+            vec!["get", "sources", "frob"],
+            "✗ unrecognized subcommand 'frob'\n",
+            2,
+        ),
+        (
+            vec!["suspend", "alert", "x"],
+            "✗ unrecognized subcommand 'alert'\n",
+            2,
+        ),
+    ];
+    for (args, expected, code) in cases {
+        let out = c.flux().args(&args).output().expect("run");
+        let (_, stderr) = outputs(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert_eq!(stderr, expected, "{args:?}");
+    }
+}
+
+#[test]
+fn get_without_the_crds_says_so() {
+    let c = TestCluster::start_empty();
+    let out = c.flux().args(["get", "ks"]).output().expect("run");
+    let (_, stderr) = outputs(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        "✗ no matches for kind \"Kustomization\" in version \"kustomize.toolkit.fluxcd.io/v1\"\n"
+    );
+    let out = c.flux().args(["get", "all"]).output().expect("run");
+    assert!(
+        out.status.success(),
+        "get all skips kinds that are not installed"
+    );
+}
