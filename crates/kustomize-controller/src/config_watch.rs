@@ -83,7 +83,8 @@ fn changed<K: Resource>(
 }
 
 /// A stream of the Kustomizations (from the controller's `store`) to reconcile because a
-/// watched ConfigMap or Secret they use changed.
+/// watched ConfigMap or Secret they use changed. An empty `label_selector` disables the
+/// watch (rather than watching every ConfigMap and Secret of the cluster).
 pub fn watched_config_triggers(
     client: Client,
     namespace: Option<String>,
@@ -91,6 +92,9 @@ pub fn watched_config_triggers(
     store: Store<Kustomization>,
     in_flight: Arc<InFlightHealthChecks>,
 ) -> impl Stream<Item = ObjectRef<Kustomization>> + Send {
+    if label_selector.trim().is_empty() {
+        return futures::stream::empty().left_stream();
+    }
     let config = watcher::Config::default().labels(&label_selector);
     let (config_maps, secrets): (Api<ConfigMap>, Api<Secret>) = match namespace.as_deref() {
         Some(ns) => (
@@ -132,4 +136,5 @@ pub fn watched_config_triggers(
             futures::stream::iter(refs)
         })
         .flatten()
+        .right_stream()
 }
