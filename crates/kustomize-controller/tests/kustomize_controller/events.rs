@@ -129,7 +129,8 @@ async fn new_commit_is_applied_without_waiting_for_the_interval() -> anyhow::Res
 }
 
 #[tokio::test]
-async fn watched_config_map_change_wakes_the_kustomizations_using_it() -> anyhow::Result<()> {
+async fn watched_config_map_and_secret_changes_wake_the_kustomizations_using_them()
+-> anyhow::Result<()> {
     if !have_git() {
         return Ok(());
     }
@@ -137,10 +138,24 @@ async fn watched_config_map_change_wakes_the_kustomizations_using_it() -> anyhow
         21543,
         &[(
             "apps/app.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  key: ${region}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  key: ${region}\n  zone: ${zone}\n",
         )],
     )?;
     let env = Env::start_with(KustomizeOptions::default(), LONG).await?;
+    let secret = |zone: &str| -> anyhow::Result<k8s_openapi::api::core::v1::Secret> {
+        Ok(serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "secret-vars", "namespace": "default",
+                         "labels": {"reconcile.fluxcd.io/watch": "Enabled"}},
+            "data": {"zone": zone},
+        }))?)
+    };
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(env.client.clone(), "default");
+    // "a" and "b", base64.
+    secrets
+        .create(&PostParams::default(), &secret("YQ==")?)
+        .await?;
     let vars = |region: &str| -> anyhow::Result<ConfigMap> {
         Ok(serde_json::from_value(serde_json::json!({
             "apiVersion": "v1", "kind": "ConfigMap",
@@ -156,7 +171,8 @@ async fn watched_config_map_change_wakes_the_kustomizations_using_it() -> anyhow
     env.create_ks(
         "apps",
         serde_json::json!({"path": "./apps", "interval": "1h",
-            "postBuild": {"substituteFrom": [{"kind": "ConfigMap", "name": "vars"}]}}),
+            "postBuild": {"substituteFrom": [{"kind": "ConfigMap", "name": "vars"},
+                                             {"kind": "Secret", "name": "secret-vars"}]}}),
     )
     .await?;
     env.wait_ks("apps", "Ready", is_ready).await?;
@@ -171,6 +187,32 @@ async fn watched_config_map_change_wakes_the_kustomizations_using_it() -> anyhow
         anyhow::ensure!(
             tokio::time::Instant::now() < deadline,
             "the change of the watched ConfigMap was not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A watched Secret too.
+    let zone = async || -> anyhow::Result<Option<String>> {
+        Ok(config_maps(&env)
+            .get("app")
+            .await?
+            .data
+            .and_then(|d| d.get("zone").cloned()))
+    };
+    assert_eq!(zone().await?.as_deref(), Some("a"));
+    let patch = serde_json::json!({"data": {"zone": "Yg=="}});
+    secrets
+        .patch(
+            "secret-vars",
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while zone().await?.as_deref() != Some("b") {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the change of the watched Secret was not applied"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
