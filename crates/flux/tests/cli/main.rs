@@ -66,3 +66,4 @@ mod install;
 mod lifecycle;
 mod local_build;
 mod unreachable;
+mod with_controllers;
