@@ -325,3 +325,30 @@ async fn watch(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn human_duration_matches_kubernetes() {
+        let cases = [
+            (5, "5s"),
+            (119, "119s"),
+            (120, "2m"),
+            (134, "2m14s"),
+            (600, "10m"),
+            (3 * 3600 + 59, "3h"),
+            (3 * 3600 + 1800, "3h30m"),
+            (47 * 3600, "47h"),
+            (50 * 3600, "2d2h"),
+            (240 * 3600, "10d"),
+            (3 * 365 * 86400 + 86400, "3y1d"),
+            (9 * 365 * 86400, "9y"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_duration(Duration::from_secs(secs)), want, "{secs}s");
+        }
+    }
+}
