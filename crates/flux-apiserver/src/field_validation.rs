@@ -102,6 +102,111 @@ pub fn unknown_fields(def: &ResourceDef, obj: &Value) -> Vec<String> {
     out
 }
 
+/// The duplicate keys of a JSON document, as dotted paths in the order found (upstream's
+/// strict decoder reports `duplicate field "metadata.name"`). Not JSON: none.
+pub fn duplicate_fields(body: &[u8]) -> Vec<String> {
+    use serde::de::DeserializeSeed;
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let _ = DuplicateScan {
+        path: String::new(),
+        out: &mut out,
+    }
+    .deserialize(&mut de);
+    out
+}
+
+/// Walks any JSON value, noting repeated keys.
+struct DuplicateScan<'a> {
+    path: String,
+    out: &'a mut Vec<String>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for DuplicateScan<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DuplicateScan<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        loop {
+            let seed = DuplicateScan {
+                path: format!("{}[{i}]", self.path),
+                out: &mut *self.out,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = join(&self.path, &key);
+            if !seen.insert(key) {
+                self.out.push(path.clone());
+            }
+            map.next_value_seed(DuplicateScan {
+                path,
+                out: &mut *self.out,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// What `fieldValidation` makes of a body's problems: Strict fails with all of them in
+/// upstream's order (duplicates, then unknown fields); Warn (the default, as upstream)
+/// returns them as warning texts; Ignore drops them.
+pub fn judge(
+    mode: Option<&str>,
+    duplicates: &[String],
+    unknown: &[String],
+) -> Result<Vec<String>, ApiError> {
+    let texts: Vec<String> = duplicates
+        .iter()
+        .map(|f| format!("duplicate field \"{f}\""))
+        .chain(unknown.iter().map(|f| format!("unknown field \"{f}\"")))
+        .collect();
+    match mode {
+        Some("Strict") if !texts.is_empty() => Err(ApiError::bad_request(format!(
+            "strict decoding error: {}",
+            texts.join(", ")
+        ))),
+        Some("Strict" | "Ignore") => Ok(Vec::new()),
+        None | Some("Warn" | "") => Ok(texts),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\", got {other:?}"
+        ))),
+    }
+}
+
 /// Apply `fieldValidation` to a request body: Strict rejects unknown fields (400).
 pub fn check(def: &ResourceDef, obj: &Value, mode: Option<&str>) -> Result<(), ApiError> {
     match mode {
@@ -145,5 +250,34 @@ mod tests {
         );
         assert!(check(&def, &obj, Some("Strict")).is_err());
         assert!(check(&def, &obj, Some("Ignore")).is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_with_their_paths() {
+        let body = br#"{"metadata": {"name": "a", "name": "b"}, "data": {"x": "1"},
+            "list": [{"k": 1, "k": 2}], "data": {}}"#;
+        assert_eq!(
+            duplicate_fields(body),
+            ["metadata.name", "list[0].k", "data"]
+        );
+        assert!(duplicate_fields(b"{not json").is_empty());
+        let err = judge(
+            Some("Strict"),
+            &["metadata.name".into()],
+            &["spec.x".into()],
+        )
+        .err()
+        .map(|e| e.message);
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "strict decoding error: duplicate field \"metadata.name\", unknown field \"spec.x\""
+            )
+        );
+        assert_eq!(
+            judge(None, &[], &["spec.x".into()]).ok(),
+            Some(vec!["unknown field \"spec.x\"".to_string()])
+        );
+        assert_eq!(judge(Some("Ignore"), &["a".into()], &[]).ok(), Some(vec![]));
     }
 }

@@ -545,7 +545,37 @@ async fn resource(
         return Err(crate::rbac::forbidden(&user, &attrs));
     }
     let mut warnings: Vec<String> = Vec::new();
-    let warn = q.field_validation.as_deref() == Some("Warn");
+    let mode = q.field_validation.as_deref();
+    // Unknown and duplicate fields: Strict fails, Warn (the default) warns, Ignore drops.
+    let body_problems = |def: &crate::resources::ResourceDef,
+                         obj: &Value,
+                         raw: &[u8],
+                         json_body: bool|
+     -> Result<Vec<String>, ApiError> {
+        if mode == Some("Ignore") {
+            return Ok(Vec::new());
+        }
+        let duplicates = if json_body {
+            crate::field_validation::duplicate_fields(raw)
+        } else {
+            Vec::new()
+        };
+        let unknown: Vec<String> = crate::field_validation::unknown_fields(def, obj)
+            .into_iter()
+            .filter(|f| !f.split('.').any(|seg| seg.starts_with('$')))
+            .collect();
+        crate::field_validation::judge(mode, &duplicates, &unknown)
+    };
+    let is_json = |ct: Option<&str>| {
+        matches!(
+            crate::request::media_type(ct).as_str(),
+            "application/json"
+                | "*/*"
+                | "text/plain"
+                | "application/merge-patch+json"
+                | "application/strategic-merge-patch+json"
+        )
+    };
     let answer = match (method, name) {
         (Method::GET, Some(name)) => {
             let answer = verbs::get(&api, &def, ns, name, sub)?;
@@ -603,8 +633,8 @@ async fn resource(
         (Method::POST, None) => {
             let body = read_body(req, api.body_limit).await?;
             let obj = decode_object(content_type.as_deref(), &body)?;
-            if warn {
-                warnings = crate::field_validation::unknown_fields(&def, &obj);
+            if !def.create_only {
+                warnings = body_problems(&def, &obj, &body, is_json(content_type.as_deref()))?;
             }
             if def.create_only {
                 verbs::review(&api, &def, obj, &user)?
@@ -615,13 +645,29 @@ async fn resource(
         (Method::PUT, Some(name)) => {
             let body = read_body(req, api.body_limit).await?;
             let obj = decode_object(content_type.as_deref(), &body)?;
-            if warn {
-                warnings = crate::field_validation::unknown_fields(&def, &obj);
+            if sub.is_none() {
+                warnings = body_problems(&def, &obj, &body, is_json(content_type.as_deref()))?;
             }
             verbs::update(&api, &def, ns, name, sub, obj, &q)?
         }
         (Method::PATCH, Some(name)) => {
             let body = read_body(req, api.body_limit).await?;
+            let media = crate::request::media_type(content_type.as_deref());
+            if sub.is_none() && mode != Some("Ignore") {
+                // The patch body names the fields it sets (merge, strategic, apply).
+                let patch_obj: Option<Value> = match media.as_str() {
+                    "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+                        serde_json::from_slice(&body).ok()
+                    }
+                    "application/apply-patch+yaml" => std::str::from_utf8(&body)
+                        .ok()
+                        .and_then(|t| serde_saphyr::from_str(t).ok()),
+                    _ => None,
+                };
+                if let Some(obj) = patch_obj.filter(Value::is_object) {
+                    warnings = body_problems(&def, &obj, &body, is_json(Some(&media)))?;
+                }
+            }
             verbs::patch(
                 &api,
                 &def,
@@ -651,9 +697,9 @@ async fn resource(
         _ => return Err(ApiError::method_not_allowed()),
     };
     let mut resp = json_response(answer.code, &answer.body);
-    for field in warnings {
+    for problem in warnings {
         // As upstream: `299 - "unknown field \"spec.foo\""`.
-        let text = format!("299 - \"unknown field \\\"{field}\\\"\"");
+        let text = format!("299 - \"{}\"", problem.replace('"', "\\\""));
         if let Ok(v) = HeaderValue::from_str(&text) {
             resp.headers_mut().append(header::WARNING, v);
         }

@@ -145,3 +145,102 @@ async fn continue_tokens_page_through_one_snapshot() -> anyhow::Result<()> {
     assert_eq!(code, 400);
     Ok(())
 }
+
+/// A write through the router: (code, Warning headers, body).
+async fn write(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> anyhow::Result<(u16, Vec<String>, Value)> {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", content_type)
+        .body(Body::from(body.to_string()))?;
+    let resp = router.clone().oneshot(req).await?;
+    let code = resp.status().as_u16();
+    let warnings = resp
+        .headers()
+        .get_all("warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await?;
+    Ok((
+        code,
+        warnings,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ))
+}
+
+#[tokio::test]
+async fn field_validation_warns_by_default_and_catches_duplicate_fields() -> anyhow::Result<()> {
+    let (server, _client) = in_process()?;
+    let r = server.router();
+    // No fieldValidation: Warn, as upstream.
+    let (code, warnings, _) = write(
+        &r,
+        "POST",
+        CMS,
+        "application/json",
+        r#"{"metadata": {"name": "a"}, "data": {"k": "v"}, "bogus": 1}"#,
+    )
+    .await?;
+    assert_eq!(code, 201);
+    assert_eq!(warnings, [r#"299 - "unknown field \"bogus\"""#]);
+    // Duplicate keys: a warning by default, a 400 with Strict, silence with Ignore.
+    let dup = r#"{"metadata": {"name": "b", "name": "b"}, "data": {"k": "v"}}"#;
+    let (code, warnings, _) = write(&r, "POST", CMS, "application/json", dup).await?;
+    assert_eq!(code, 201);
+    assert_eq!(warnings, [r#"299 - "duplicate field \"metadata.name\"""#]);
+    let strict = format!("{CMS}?fieldValidation=Strict");
+    let dup_c = r#"{"metadata": {"name": "c", "name": "c"}, "data": {"k": "v"}, "bogus": 1}"#;
+    let (code, _, status) = write(&r, "POST", &strict, "application/json", dup_c).await?;
+    assert_eq!(code, 400);
+    assert_eq!(
+        status["message"],
+        r#"strict decoding error: duplicate field "metadata.name", unknown field "bogus""#
+    );
+    let ignore = format!("{CMS}?fieldValidation=Ignore");
+    let (code, warnings, _) = write(&r, "POST", &ignore, "application/json", dup_c).await?;
+    assert_eq!((code, warnings.len()), (201, 0));
+    // Patches: the body's unknown fields (strategic-merge directives are not fields).
+    let (code, warnings, _) = write(
+        &r,
+        "PATCH",
+        &format!("{CMS}/a"),
+        "application/merge-patch+json",
+        r#"{"dataa": {"x": "1"}}"#,
+    )
+    .await?;
+    assert_eq!(code, 200);
+    assert_eq!(warnings, [r#"299 - "unknown field \"dataa\"""#]);
+    let (code, _, status) = write(
+        &r,
+        "PATCH",
+        &format!("{CMS}/a?fieldValidation=Strict"),
+        "application/merge-patch+json",
+        r#"{"data": {"x": "1", "x": "2"}}"#,
+    )
+    .await?;
+    assert_eq!(
+        (code, status["message"].as_str()),
+        (
+            400,
+            Some(r#"strict decoding error: duplicate field "data.x""#)
+        )
+    );
+    let (code, warnings, _) = write(
+        &r,
+        "PATCH",
+        &format!("{CMS}/a?fieldManager=t"),
+        "application/apply-patch+yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\nextra: 1\n",
+    )
+    .await?;
+    assert_eq!(code, 200);
+    assert_eq!(warnings, [r#"299 - "unknown field \"extra\"""#]);
+    Ok(())
+}
