@@ -111,7 +111,7 @@ fn main() -> ExitCode {
         Err(err) => return clap_error(&err),
     };
     let result = match cli.command {
-        Command::Version(args) => cmd::version::run(args),
+        Command::Version(args) => cmd::version::run(args, &cli.global),
         Command::Install(args) => cmd::install::run(args, &cli.global),
         Command::Completion(args) => {
             cmd::completion::run(args, &mut Cli::command());

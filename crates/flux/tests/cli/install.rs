@@ -103,6 +103,10 @@ fn install_then_check_then_uninstall_on_the_embedded_server() {
         stderr.contains("✗ no controllers found in the 'flux-system' namespace"),
         "{stderr}"
     );
+    let out = c.flux().args(["version"]).output().expect("run");
+    let (_, stderr) = outputs(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr, "✗ no deployments found in flux-system namespace\n");
 
     let out = c.flux().args(["install"]).output().expect("run");
     let (_, stderr) = outputs(&out);
@@ -130,6 +134,19 @@ fn install_then_check_then_uninstall_on_the_embedded_server() {
         "check_after_install",
         redact(&stderr, &c).replace(env!("CARGO_PKG_VERSION"), "[VERSION]")
     );
+
+    let out = c
+        .flux()
+        .args(["version", "-o", "json"])
+        .output()
+        .expect("run");
+    let (stdout, stderr) = outputs(&out);
+    assert!(out.status.success(), "{stderr}");
+    let version: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let v = format!("v{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(version["flux"], v.as_str());
+    assert_eq!(version["distribution"], format!("flux-{v}").as_str());
+    assert_eq!(version["fluxd"], v.as_str());
 
     let out = c
         .flux()

@@ -22,7 +22,7 @@ fn version_rejects_unknown_output_format() {
     let out = flux().args(["version", "-o", "toml"]).assert().failure();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(
-        stderr.contains("invalid --output \"toml\""),
+        stderr.contains("--output must be json or yaml, not toml"),
         "stderr: {stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "one-line error, got: {stderr}");
