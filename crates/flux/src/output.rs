@@ -4,14 +4,19 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::time::{Duration, Instant};
 
-/// Whether stderr gets colours and a spinner: a terminal, and `NO_COLOR` unset.
-pub fn stderr_is_interactive() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Whether progress is drawn as a spinner: stdout and stderr are terminals.
+pub fn is_interactive() -> bool {
+    std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Whether the symbols are coloured: interactive, and `NO_COLOR` unset (or empty).
+pub fn use_colour() -> bool {
+    is_interactive() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn line(symbol: &str, colour: &str, msg: &str) {
     let mut err = std::io::stderr().lock();
-    if stderr_is_interactive() {
+    if use_colour() {
         let _ = writeln!(err, "\x1b[{colour}m{symbol}\x1b[0m {msg}");
     } else {
         let _ = writeln!(err, "{symbol} {msg}");
@@ -57,9 +62,14 @@ pub struct Progress {
 impl Progress {
     pub fn start(what: &str) -> Self {
         waiting(what);
-        if !stderr_is_interactive() {
+        if !is_interactive() {
             return Self { task: None };
         }
+        let (start_colour, end_colour) = if use_colour() {
+            ("\x1b[33m", "\x1b[0m")
+        } else {
+            ("", "")
+        };
         let what = what.to_owned();
         let task = tokio::spawn(async move {
             const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -71,7 +81,7 @@ impl Progress {
                 let mut err = std::io::stderr().lock();
                 let _ = write!(
                     err,
-                    "\r\x1b[2K\x1b[33m{}\x1b[0m {what} ({elapsed:.1}s)",
+                    "\r\x1b[2K{start_colour}{}{end_colour} {what} ({elapsed:.1}s)",
                     FRAMES[frame % FRAMES.len()]
                 );
                 let _ = err.flush();

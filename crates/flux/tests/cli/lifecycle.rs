@@ -363,3 +363,64 @@ fn get_without_the_crds_says_so() {
         "get all skips kinds that are not installed"
     );
 }
+
+/// On a terminal (util-linux `script` provides one) waiting shows a spinner with the elapsed
+/// time, in colour unless NO_COLOR is set; piped, the same command prints plain lines.
+#[test]
+fn waiting_shows_a_spinner_on_a_terminal_only() {
+    let available = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "util-linux `script` is required for this test (CI=true)"
+        );
+        eprintln!("skipping: `script` is not installed");
+        return;
+    }
+    let c = TestCluster::start();
+    seed(&c);
+    let flux_bin = c.flux().get_program().to_owned();
+    let command = format!(
+        "{} --kubeconfig {} reconcile source git tkfg --timeout 2s",
+        flux_bin.display(),
+        c.kubeconfig.display()
+    );
+    let run = |no_color: bool| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", &command, "/dev/null"]);
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        String::from_utf8_lossy(&cmd.output().expect("script").stdout).into_owned()
+    };
+    let tty = run(false);
+    assert!(
+        tty.contains("waiting for GitRepository reconciliation (0."),
+        "{tty:?}"
+    );
+    assert!(
+        tty.contains("\u{1b}[32m✔\u{1b}[0m GitRepository annotated"),
+        "{tty:?}"
+    );
+    let no_color = run(true);
+    assert!(
+        no_color.contains("waiting for GitRepository reconciliation (0."),
+        "{no_color:?}"
+    );
+    assert!(!no_color.contains("\u{1b}[32m"), "{no_color:?}");
+    let out = c
+        .flux()
+        .args(["reconcile", "source", "git", "tkfg", "--timeout", "1s"])
+        .output()
+        .expect("run");
+    let (_, stderr) = outputs(&out);
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains("(0."),
+        "{stderr:?}"
+    );
+}
