@@ -98,3 +98,43 @@ fn missing_or_invalid_kubeconfig_is_a_one_line_error() {
     std::fs::write(&no_context, "apiVersion: v1\nkind: Config\n").expect("write");
     assert_one_line_failure(COMMANDS[0], &no_context, "invalid kubeconfig");
 }
+
+/// Invalid flags are caught before any cluster access: one `✗` line, exit code 2.
+#[test]
+fn invalid_flags_are_one_line_usage_errors() {
+    let cases: &[&[&str]] = &[
+        &["get", "ks", "--frob"],
+        &["get", "sources", "git", "--watch=maybe"],
+        &["export", "ks", "--al"],
+        &["create", "source", "git", "x1", "--interval", "often"],
+        &["create", "ks", "x1", "--health-check-timeout", "-5"],
+        &["suspend", "ks", "x", "--frob"],
+        &["resume", "ks", "x", "--wait=perhaps"],
+        &["reconcile", "ks", "x", "--with-source=2"],
+        &["delete", "ks", "x", "--silently"],
+        &["install", "--log-level", "loud"],
+        &["uninstall", "--keep"],
+        &["check", "--poll-interval", "fast"],
+        &["tree", "ks", "x", "-o", "table"],
+        &["trace", "--frob"],
+        &["events", "--for"],
+        &["logs", "--tail", "many"],
+        &["build", "ks", "x", "--dry"],
+        &["diff", "ks", "x", "--progress-bar=sometimes"],
+        &["envsubst", "--strictly"],
+        &["version", "--cliente"],
+        &["get", "ks", "--timeout", "soon"],
+    ];
+    for args in cases {
+        let out = flux()
+            .args(*args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run flux");
+        let (stdout, stderr) = outputs(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("✗ "), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+    }
+}
