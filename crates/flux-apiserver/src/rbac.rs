@@ -1,7 +1,7 @@
 //! Authentication results, impersonation and RBAC authorization (Roles, ClusterRoles and
 //! their bindings, read from the store on every check).
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::server::Api;
 use crate::status::{ApiError, qualified_resource};
@@ -116,23 +116,277 @@ fn subject_matches(subject: &Value, binding_ns: &str, user: &UserInfo) -> bool {
 fn rules_of(api: &Api, role_ref: &Value, binding_ns: &str) -> Vec<Value> {
     let kind = role_ref.get("kind").and_then(Value::as_str).unwrap_or("");
     let name = role_ref.get("name").and_then(Value::as_str).unwrap_or("");
-    let key = match kind {
-        "ClusterRole" => (
-            "rbac.authorization.k8s.io/clusterroles".to_string(),
-            String::new(),
-            name.to_string(),
-        ),
-        "Role" => (
-            "rbac.authorization.k8s.io/roles".to_string(),
-            binding_ns.to_string(),
-            name.to_string(),
-        ),
-        _ => return Vec::new(),
+    match kind {
+        "ClusterRole" => cluster_role_rules(api, name, &mut Vec::new()),
+        "Role" => api
+            .store
+            .get(&(
+                "rbac.authorization.k8s.io/roles".to_string(),
+                binding_ns.to_string(),
+                name.to_string(),
+            ))
+            .and_then(|r| r.get("rules").and_then(Value::as_array).cloned())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Does a (JSON) label selector match `labels`?
+fn selector_matches(selector: &Value, labels: &serde_json::Map<String, Value>) -> bool {
+    let label = |k: &str| labels.get(k).and_then(Value::as_str);
+    let match_labels = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .is_none_or(|m| m.iter().all(|(k, v)| label(k) == v.as_str()));
+    let expressions = selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .is_none_or(|exprs| {
+            exprs.iter().all(|e| {
+                let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+                let values = strings(e.get("values"));
+                match e.get("operator").and_then(Value::as_str) {
+                    Some("In") => label(key).is_some_and(|v| values.contains(&v)),
+                    Some("NotIn") => label(key).is_none_or(|v| !values.contains(&v)),
+                    Some("Exists") => label(key).is_some(),
+                    Some("DoesNotExist") => label(key).is_none(),
+                    _ => false,
+                }
+            })
+        });
+    match_labels && expressions
+}
+
+/// A ClusterRole's rules; an aggregated role (`aggregationRule`) has the rules of every
+/// ClusterRole its selectors match, recursively (upstream's aggregation controller writes
+/// them into the object; here they are computed when authorizing).
+fn cluster_role_rules(api: &Api, name: &str, seen: &mut Vec<String>) -> Vec<Value> {
+    if seen.iter().any(|n| n == name) || seen.len() > 16 {
+        return Vec::new();
+    }
+    seen.push(name.to_string());
+    let Some(role) = api.store.get(&(
+        "rbac.authorization.k8s.io/clusterroles".to_string(),
+        String::new(),
+        name.to_string(),
+    )) else {
+        return Vec::new();
     };
-    api.store
-        .get(&key)
-        .and_then(|r| r.get("rules").and_then(Value::as_array).cloned())
-        .unwrap_or_default()
+    let mut rules = role
+        .get("rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let selectors = role
+        .pointer("/aggregationRule/clusterRoleSelectors")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if !selectors.is_empty() {
+        let (all, _) = api
+            .store
+            .list("rbac.authorization.k8s.io/clusterroles", None, None);
+        for other in all {
+            let other_name = other
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let labels = other
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            if other_name != name && selectors.iter().any(|s| selector_matches(s, &labels)) {
+                rules.extend(cluster_role_rules(api, &other_name, seen));
+            }
+        }
+    }
+    rules
+}
+
+/// The ClusterRoles (and the `cluster-admin` binding) every cluster starts with: a
+/// reduced form of upstream's bootstrap policy. `admin`, `edit` and `view` aggregate the
+/// roles labelled `rbac.authorization.k8s.io/aggregate-to-{admin,edit,view}`, as
+/// upstream, so CRD authors' aggregated roles (Flux's `flux-view`/`flux-edit`) work.
+pub fn bootstrap_policy() -> Vec<Value> {
+    let read = ["get", "list", "watch"];
+    let write = ["create", "delete", "deletecollection", "patch", "update"];
+    let core_read = [
+        "pods",
+        "pods/log",
+        "pods/status",
+        "configmaps",
+        "endpoints",
+        "persistentvolumeclaims",
+        "persistentvolumeclaims/status",
+        "replicationcontrollers",
+        "replicationcontrollers/scale",
+        "replicationcontrollers/status",
+        "serviceaccounts",
+        "services",
+        "services/status",
+        "bindings",
+        "events",
+        "limitranges",
+        "resourcequotas",
+        "resourcequotas/status",
+        "namespaces",
+        "namespaces/status",
+    ];
+    let core_write = [
+        "pods",
+        "pods/attach",
+        "pods/exec",
+        "pods/portforward",
+        "pods/proxy",
+        "pods/eviction",
+        "configmaps",
+        "endpoints",
+        "persistentvolumeclaims",
+        "replicationcontrollers",
+        "replicationcontrollers/scale",
+        "secrets",
+        "serviceaccounts",
+        "services",
+        "services/proxy",
+    ];
+    let apps = [
+        "controllerrevisions",
+        "daemonsets",
+        "daemonsets/status",
+        "deployments",
+        "deployments/scale",
+        "deployments/status",
+        "replicasets",
+        "replicasets/scale",
+        "replicasets/status",
+        "statefulsets",
+        "statefulsets/scale",
+        "statefulsets/status",
+    ];
+    let grouped: [(&str, &[&str]); 6] = [
+        (
+            "autoscaling",
+            &[
+                "horizontalpodautoscalers",
+                "horizontalpodautoscalers/status",
+            ],
+        ),
+        (
+            "batch",
+            &["cronjobs", "cronjobs/status", "jobs", "jobs/status"],
+        ),
+        (
+            "policy",
+            &["poddisruptionbudgets", "poddisruptionbudgets/status"],
+        ),
+        (
+            "networking.k8s.io",
+            &["ingresses", "ingresses/status", "networkpolicies"],
+        ),
+        ("discovery.k8s.io", &["endpointslices"]),
+        ("coordination.k8s.io", &["leases"]),
+    ];
+    let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| json!({"apiGroups": groups, "resources": resources, "verbs": verbs});
+    let mut view_rules = vec![
+        rule(&[""], &core_read, &read),
+        rule(&["apps"], &apps, &read),
+    ];
+    let mut edit_rules = vec![
+        rule(&[""], &core_write, &write),
+        rule(&[""], &["secrets"], &read),
+        rule(&[""], &["serviceaccounts"], &["impersonate"]),
+        rule(&["apps"], &apps, &write),
+    ];
+    for (group, resources) in grouped {
+        view_rules.push(rule(&[group], resources, &read));
+        edit_rules.push(rule(&[group], resources, &write));
+    }
+    let admin_rules = vec![
+        rule(
+            &["rbac.authorization.k8s.io"],
+            &["roles", "rolebindings"],
+            &[
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch",
+            ],
+        ),
+        rule(
+            &["authorization.k8s.io"],
+            &["localsubjectaccessreviews"],
+            &["create"],
+        ),
+    ];
+    let defaults = json!({"kubernetes.io/bootstrapping": "rbac-defaults"});
+    let autoupdate = json!({"rbac.authorization.kubernetes.io/autoupdate": "true"});
+    let role = |name: &str, labels: Value, rules: Value, aggregate_from: Option<&str>| {
+        let mut r = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": labels, "annotations": autoupdate},
+            "rules": rules});
+        if let Some(label) = aggregate_from {
+            r["aggregationRule"] = json!({"clusterRoleSelectors": [
+                {"matchLabels": {format!("rbac.authorization.k8s.io/{label}"): "true"}}]});
+        }
+        r
+    };
+    let with = |extra: &[(&str, &str)]| {
+        let mut labels = defaults.clone();
+        for (k, v) in extra {
+            labels[*k] = json!(v);
+        }
+        labels
+    };
+    vec![
+        role(
+            "cluster-admin",
+            with(&[]),
+            json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                   {"nonResourceURLs": ["*"], "verbs": ["*"]}]),
+            None,
+        ),
+        role("admin", with(&[]), json!([]), Some("aggregate-to-admin")),
+        role(
+            "edit",
+            with(&[("rbac.authorization.k8s.io/aggregate-to-admin", "true")]),
+            json!([]),
+            Some("aggregate-to-edit"),
+        ),
+        role(
+            "view",
+            with(&[("rbac.authorization.k8s.io/aggregate-to-edit", "true")]),
+            json!([]),
+            Some("aggregate-to-view"),
+        ),
+        role(
+            "system:aggregate-to-admin",
+            with(&[("rbac.authorization.k8s.io/aggregate-to-admin", "true")]),
+            Value::Array(admin_rules),
+            None,
+        ),
+        role(
+            "system:aggregate-to-edit",
+            with(&[("rbac.authorization.k8s.io/aggregate-to-edit", "true")]),
+            Value::Array(edit_rules),
+            None,
+        ),
+        role(
+            "system:aggregate-to-view",
+            with(&[("rbac.authorization.k8s.io/aggregate-to-view", "true")]),
+            Value::Array(view_rules),
+            None,
+        ),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "cluster-admin", "labels": defaults, "annotations": autoupdate},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]}),
+    ]
 }
 
 /// Is `user` allowed to do `attrs`? Returns the reason when allowed.

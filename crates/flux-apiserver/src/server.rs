@@ -39,6 +39,8 @@ pub enum ServerError {
     Tls(#[from] TlsError),
     #[error("creating the default namespace {namespace}: {source}")]
     Bootstrap { namespace: String, source: ApiError },
+    #[error("creating the bootstrap RBAC object {name}: {source}")]
+    BootstrapPolicy { name: String, source: ApiError },
     #[error("binding {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -100,6 +102,31 @@ impl Api {
                 })?;
             }
             verbs::ensure_default_service_account(self, ns);
+        }
+        // upstream's bootstrap policy (cluster-admin, admin, edit, view, ...), once.
+        let q = Query {
+            field_manager: Some("kube-apiserver".to_string()),
+            ..Query::default()
+        };
+        for obj in crate::rbac::bootstrap_policy() {
+            let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+            let name = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let plural = if kind == "ClusterRole" {
+                "clusterroles"
+            } else {
+                "clusterrolebindings"
+            };
+            let Some(def) = self.registry.get("rbac.authorization.k8s.io", "v1", plural) else {
+                continue;
+            };
+            if self.store.get(&verbs::key(&def, None, &name)).is_none() {
+                verbs::create(self, &def, None, obj, &q)
+                    .map_err(|source| ServerError::BootstrapPolicy { name, source })?;
+            }
         }
         let (crds, _) =
             self.store

@@ -11,6 +11,7 @@ mod kube_runtime;
 mod kube_watch;
 mod kubectl;
 mod python_client;
+mod rbac_defaults;
 mod simulator;
 mod ssa;
 mod wire;
