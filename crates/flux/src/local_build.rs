@@ -148,7 +148,7 @@ pub fn build_objects(
             ] {
                 if let Some(entries) = entries {
                     for (k, v) in entries {
-                        object["metadata"][field][k] = Value::String(v.clone());
+                        set_metadata_entry(&mut object, field, k, v)?;
                     }
                 }
             }
@@ -163,13 +163,52 @@ pub fn build_objects(
             })?;
             object = flux_object::yaml::parse_document(&replaced)?;
         }
-        object["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"] =
-            Value::String(name.to_owned());
-        object["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/namespace"] =
-            Value::String(namespace.to_owned());
+        set_metadata_entry(
+            &mut object,
+            "labels",
+            "kustomize.toolkit.fluxcd.io/name",
+            name,
+        )?;
+        set_metadata_entry(
+            &mut object,
+            "labels",
+            "kustomize.toolkit.fluxcd.io/namespace",
+            namespace,
+        )?;
         out.push(object);
     }
     Ok(out)
+}
+
+/// Sets `metadata.<field>.<key>`, creating the maps; an object whose metadata or labels
+/// are not maps is an error naming it.
+fn set_metadata_entry(
+    object: &mut Value,
+    field: &str,
+    key: &str,
+    value: &str,
+) -> anyhow::Result<()> {
+    let who = subject(object);
+    let Some(root) = object.as_object_mut() else {
+        anyhow::bail!("a built document is not an object");
+    };
+    let meta = root
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let Some(meta) = meta.as_object_mut() else {
+        anyhow::bail!("{who}: metadata is not a map");
+    };
+    let map = meta
+        .entry(field)
+        .or_insert_with(|| Value::Object(Default::default()));
+    if map.is_null() {
+        *map = Value::Object(Default::default());
+    }
+    let Some(map) = map.as_object_mut() else {
+        anyhow::bail!("{who}: metadata.{field} is not a map");
+    };
+    map.insert(key.to_owned(), Value::String(value.to_owned()));
+    Ok(())
 }
 
 fn subject(object: &Value) -> String {
