@@ -36,12 +36,36 @@ pub fn export_object(kind: &FluxKind, obj: &Value) -> Value {
     Value::Object(out)
 }
 
-/// Applies Go's `omitempty` to the top-level spec fields and Go's duration formatting.
+/// Maps whose entries are user data, never pruned.
+const FREE_FORM: [&str; 5] = ["values", "substitute", "labels", "annotations", "data"];
+
+/// Applies Go's `omitempty` (top-level spec fields: empty values; nested fields: `false`
+/// and null, the values API-server defaulting adds) and Go's duration formatting.
 pub fn go_shape_spec(spec: &mut Value) {
     if let Value::Object(fields) = spec {
         fields.retain(|k, v| ALWAYS_PRINTED.contains(&k.as_str()) || !is_empty(v));
+        for (k, v) in fields.iter_mut() {
+            if !FREE_FORM.contains(&k.as_str()) {
+                prune_false(v);
+            }
+        }
     }
     normalize_durations(spec);
+}
+
+fn prune_false(v: &mut Value) {
+    match v {
+        Value::Object(fields) => {
+            fields.retain(|_, child| !matches!(child, Value::Null | Value::Bool(false)));
+            for (k, child) in fields.iter_mut() {
+                if !FREE_FORM.contains(&k.as_str()) {
+                    prune_false(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(prune_false),
+        _ => {}
+    }
 }
 
 fn is_empty(v: &Value) -> bool {

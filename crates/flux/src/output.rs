@@ -105,7 +105,8 @@ impl Drop for Progress {
 
 /// Upstream's table (olekukonko/tablewriter with no borders, tab padding, no white space):
 /// every cell padded to its column's width and followed by a tab; the header upper-cased,
-/// its last cell padded one wider and not followed by a tab.
+/// its last cell padded one wider and not followed by a tab. A cell with several lines
+/// spreads its row over as many lines, the other cells blank on the extra ones.
 pub fn table(header: Option<&[&str]>, rows: &[Vec<String>]) -> String {
     let columns = header
         .map(<[&str]>::len)
@@ -118,7 +119,8 @@ pub fn table(header: Option<&[&str]>, rows: &[Vec<String>]) -> String {
     }
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            let longest = cell.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            *w = (*w).max(longest);
         }
     }
     let pad = |s: &str, w: usize| {
@@ -143,11 +145,16 @@ pub fn table(header: Option<&[&str]>, rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            out.push_str(&pad(cell, widths.get(i).copied().unwrap_or(0)));
-            out.push('\t');
+        let cells: Vec<Vec<&str>> = row.iter().map(|c| c.lines().collect()).collect();
+        let height = cells.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        for line in 0..height {
+            for (i, cell) in cells.iter().enumerate() {
+                let text = cell.get(line).copied().unwrap_or("");
+                out.push_str(&pad(text, widths.get(i).copied().unwrap_or(0)));
+                out.push('\t');
+            }
+            out.push('\n');
         }
-        out.push('\n');
     }
     out
 }
@@ -202,6 +209,15 @@ mod tests {
             out,
             "NAME\tREVISION           \tSUSPENDED\tREADY\tMESSAGE                               \n\
              tkfg\t6.3.5@sha1:67e2c98a\tFalse    \tTrue \tApplied revision: 6.3.5@sha1:67e2c98a\t\n"
+        );
+    }
+
+    #[test]
+    fn multi_line_cells_spread_over_lines() {
+        let rows = vec![vec!["a".to_owned(), "one\ntwo longer".to_owned()]];
+        assert_eq!(
+            table(Some(&["X", "Message"]), &rows),
+            "X\tMESSAGE    \na\tone       \t\n \ttwo longer\t\n"
         );
     }
 

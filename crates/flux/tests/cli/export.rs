@@ -27,6 +27,8 @@ fn seed(c: &TestCluster) {
         "metadata": {"name": "apps", "namespace": "flux-system"},
         "spec": {"interval": "1h", "retryInterval": "90s", "path": "./apps", "prune": false,
                  "dependsOn": [{"name": "flux-system"}],
+                 "postBuild": {"substitute": {"empty": "", "off": "false"},
+                               "substituteFrom": [{"kind": "ConfigMap", "name": "vars", "optional": false}]},
                  "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
     }));
     c.patch_status(
