@@ -329,3 +329,42 @@ fn logs_without_controllers_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn events_watch_streams_new_events() {
+    use std::io::{BufRead as _, BufReader};
+    let c = fleet();
+    let event = |name: &str, reason: &str| {
+        json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": "flux-system"},
+            "involvedObject": {"kind": "Kustomization", "name": "apps", "namespace": "flux-system"},
+            "reason": reason, "type": "Normal", "message": reason, "count": 1,
+            "firstTimestamp": jiff::Timestamp::now().to_string(),
+            "lastTimestamp": jiff::Timestamp::now().to_string(),
+        })
+    };
+    c.create(&event("first", "Progressing"));
+    let mut child = std::process::Command::new(c.flux().get_program())
+        .arg("--kubeconfig")
+        .arg(&c.kubeconfig)
+        .args(["events", "--watch", "--timeout", "20s"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let header = lines.next().expect("header").expect("utf-8");
+    assert!(header.starts_with("LAST SEEN"), "{header}");
+    let first = lines.next().expect("row").expect("utf-8");
+    assert!(first.contains("Progressing"), "{first}");
+    c.create(&event("second", "ReconciliationSucceeded"));
+    let second = lines.next().expect("row").expect("utf-8");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        second.contains("ReconciliationSucceeded") && !second.starts_with("LAST"),
+        "{second}"
+    );
+}
