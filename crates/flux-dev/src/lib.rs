@@ -12,8 +12,10 @@
 //! * [`worktree_snapshot`]: the shadow repository behind `--worktree`.
 //! * [`cluster`]: the embedded API server, CRDs, controllers and bootstrap objects.
 //! * [`status_tree`]: reading state, the `--once` verdict and the tree.
+//! * [`controller_log`]: the controllers' JSON log in `DATA_DIR/flux-dev.log`.
 
 pub mod cluster;
+pub mod controller_log;
 pub mod status_tree;
 pub mod work_tree;
 pub mod worktree_snapshot;

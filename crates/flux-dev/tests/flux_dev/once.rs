@@ -236,3 +236,36 @@ async fn a_missing_kustomization_path_is_refused_before_starting() -> anyhow::Re
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_log_holds_json_lines_of_the_controllers() -> anyhow::Result<()> {
+    if !have_git() {
+        return Ok(());
+    }
+    let repo = ExampleRepo::create()?;
+    let path = flux_dev::controller_log::init(&repo.data_dir)?;
+    assert_eq!(path, repo.data_dir.join("flux-dev.log"));
+    let mut session = flux_dev::Session::start(&repo.options()).await?;
+    let outcome = session
+        .run(
+            once(Duration::from_secs(50)),
+            &mut std::io::sink(),
+            std::future::pending(),
+        )
+        .await;
+    session.stop().await;
+    assert!(matches!(outcome?, flux_dev::Outcome::Ready { .. }));
+    let text = std::fs::read_to_string(&path)?;
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    assert!(!lines.is_empty(), "the controllers logged nothing");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["timestamp"].is_string()),
+        "{text}"
+    );
+    Ok(())
+}

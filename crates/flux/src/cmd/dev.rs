@@ -79,10 +79,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tty,
         color: tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
+    let log = flux_dev::controller_log::init(&options.data_dir)?;
     runtime.block_on(async move {
         let mut session = flux_dev::Session::start(&options).await?;
         let mut out = stdout.lock();
         session.announce(&mut out).context("writing to stdout")?;
+        {
+            use std::io::Write;
+            writeln!(out, "► controller logs in {}", log.display()).context("writing to stdout")?;
+        }
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
