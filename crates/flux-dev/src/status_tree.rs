@@ -11,6 +11,15 @@ use serde_json::Value;
 
 use crate::cluster::{git_repositories, kustomizations};
 
+/// Ready=False reasons that a retry or the next reconcile clears by itself: not a
+/// verdict for `--once` (a persistent one ends in the timeout, which names it).
+const TRANSIENT_REASONS: &[&str] = &[
+    "HealthCheckCanceled",
+    "ArtifactFailed",
+    "Progressing",
+    "ProgressingWithRetry",
+];
+
 /// A Ready condition, summarised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
@@ -46,6 +55,9 @@ impl Readiness {
             Some("True") if generation.is_none() || observed == generation => Readiness::Ready,
             Some("False") if reason == "DependencyNotReady" => {
                 Readiness::Waiting { reason, message }
+            }
+            Some("False") if TRANSIENT_REASONS.contains(&reason.as_str()) => {
+                Readiness::Progressing { reason, message }
             }
             Some("False") => Readiness::Failed { reason, message },
             _ => Readiness::Progressing { reason, message },
@@ -553,9 +565,15 @@ fn dependency_order<'a>(list: &[&'a KustomizationState]) -> Vec<&'a Kustomizatio
     placed
 }
 
+/// Above this many applied objects the redrawn tree lists only those not Current.
+const COMPACT_OVER: usize = 40;
+/// At most this many objects are listed per Kustomization in the compact tree.
+const COMPACT_LISTED: usize = 8;
+
 /// The compact tree: sources → Kustomizations → applied objects.
 pub fn render(state: &ClusterState, style: Style, now: jiff::Timestamp) -> String {
     let mut out = String::new();
+    let total_objects: usize = state.kustomizations.iter().map(|k| k.inventory.len()).sum();
     let mut by_source: BTreeMap<(String, String, String), Vec<&KustomizationState>> =
         BTreeMap::new();
     for ks in &state.kustomizations {
@@ -641,8 +659,28 @@ pub fn render(state: &ClusterState, style: Style, now: jiff::Timestamp) -> Strin
                 (" ", "   ")
             };
             let _ = writeln!(out, "{branch} {}", paint(style, &ks.readiness, &line));
-            for (j, object) in ks.inventory.iter().enumerate() {
-                let last = j + 1 == ks.inventory.len();
+            // A large cluster keeps the redrawn tree short: only objects that are not
+            // Current are listed, the rest summed up in one line.
+            let compact = style.tree && total_objects > COMPACT_OVER;
+            let mut shown: Vec<&InventoryObject> = ks
+                .inventory
+                .iter()
+                .filter(|o| !compact || o.status.as_deref() != Some("Current"))
+                .collect();
+            let hidden = ks.inventory.len() - shown.len();
+            if compact && shown.len() > COMPACT_LISTED {
+                shown.truncate(COMPACT_LISTED);
+            }
+            let more = ks.inventory.len() - hidden - shown.len();
+            let summary = match (hidden, more) {
+                (0, 0) => None,
+                (h, 0) => Some(format!("✔ {h} more objects Current")),
+                (0, m) => Some(format!("◎ {m} more objects not Current")),
+                (h, m) => Some(format!("{m} more objects not Current, {h} Current")),
+            };
+            let count = shown.len() + usize::from(summary.is_some());
+            for (j, object) in shown.into_iter().enumerate() {
+                let last = j + 1 == count;
                 let twig = match (style.tree, last) {
                     (false, _) => "",
                     (true, true) => "└─ ",
@@ -655,6 +693,9 @@ pub fn render(state: &ClusterState, style: Style, now: jiff::Timestamp) -> Strin
                     let _ = write!(line, " (Kustomization {})", ks.id());
                 }
                 let _ = writeln!(out, "{indent}{twig}{}", paint(style, &readiness, &line));
+            }
+            if let Some(summary) = summary {
+                let _ = writeln!(out, "{indent}└─ {summary}");
             }
         }
     }
@@ -814,6 +855,25 @@ mod tests {
     }
 
     #[test]
+    fn transient_failures_are_not_a_verdict() {
+        let r = rev();
+        let s = state(
+            &[source("True", Some(&r))],
+            &[ks(
+                "apps",
+                "False",
+                "HealthCheckCanceled",
+                Some(&r),
+                Some(&r),
+            )],
+        );
+        assert!(matches!(
+            evaluate(&s, ("flux-system", "flux-system"), COMMIT, None),
+            Verdict::Pending(_)
+        ));
+    }
+
+    #[test]
     fn a_failed_source_fails_once_it_handled_the_request() {
         let s = state(
             &[json!({
@@ -890,6 +950,35 @@ mod tests {
         assert!(
             colored.contains("\x1b[32m✔ Deployment apps/podinfo Current\x1b[0m"),
             "{colored}"
+        );
+
+        // A big inventory: only the objects that are not Current are listed.
+        let mut big = s.clone();
+        let template = big.kustomizations[0].inventory[0].clone();
+        big.kustomizations[0].inventory = (0..50)
+            .map(|i| InventoryObject {
+                name: format!("cm{i}"),
+                status: Some(if i == 7 { "InProgress" } else { "Current" }.into()),
+                ..template.clone()
+            })
+            .collect();
+        let compact = render(
+            &big,
+            Style {
+                color: false,
+                ages: false,
+                tree: true,
+            },
+            jiff::Timestamp::now(),
+        );
+        assert_eq!(compact.lines().count(), 4, "{compact}");
+        assert!(
+            compact.contains("├─ ◎ Deployment apps/cm7 InProgress"),
+            "{compact}"
+        );
+        assert!(
+            compact.contains("└─ ✔ 49 more objects Current"),
+            "{compact}"
         );
     }
 }

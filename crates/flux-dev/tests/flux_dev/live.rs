@@ -144,7 +144,11 @@ async fn live_run_follows_commits_and_restart_reuses_state() -> anyhow::Result<(
         )
         .await;
     session.stop().await;
-    assert!(matches!(outcome?, flux_dev::Outcome::Ready { .. }));
+    let outcome = outcome?;
+    assert!(
+        matches!(outcome, flux_dev::Outcome::Ready { .. }),
+        "after the restart: {outcome:?}"
+    );
     Ok(())
 }
 

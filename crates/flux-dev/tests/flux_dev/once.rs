@@ -254,7 +254,11 @@ async fn controller_log_holds_json_lines_of_the_controllers() -> anyhow::Result<
         )
         .await;
     session.stop().await;
-    assert!(matches!(outcome?, flux_dev::Outcome::Ready { .. }));
+    let outcome = outcome?;
+    assert!(
+        matches!(outcome, flux_dev::Outcome::Ready { .. }),
+        "{outcome:?}"
+    );
     let text = std::fs::read_to_string(&path)?;
     let lines: Vec<serde_json::Value> = text
         .lines()
