@@ -139,6 +139,20 @@ pub fn decode_object(content_type: Option<&str>, body: &[u8]) -> Result<Value, A
     Ok(value)
 }
 
+/// An apply-patch+yaml body as JSON: JSON bodies (what kubectl and kube-rs send; JSON is
+/// YAML) take the fast JSON parser, anything else the YAML one.
+pub fn decode_apply_body(body: &[u8]) -> Result<Value, String> {
+    let trimmed = body.trim_ascii_start();
+    if trimmed.starts_with(b"{")
+        && let Ok(v) = serde_json::from_slice::<Value>(body)
+    {
+        return Ok(v);
+    }
+    let text =
+        std::str::from_utf8(body).map_err(|e| format!("the apply body is not valid UTF-8: {e}"))?;
+    serde_saphyr::from_str(text).map_err(|e| format!("error decoding YAML: {e}"))
+}
+
 /// A decoded resource path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourcePath {

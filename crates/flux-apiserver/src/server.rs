@@ -686,9 +686,7 @@ async fn resource(
                     "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
                         serde_json::from_slice(&body).ok()
                     }
-                    "application/apply-patch+yaml" => std::str::from_utf8(&body)
-                        .ok()
-                        .and_then(|t| serde_saphyr::from_str(t).ok()),
+                    "application/apply-patch+yaml" => crate::request::decode_apply_body(&body).ok(),
                     _ => None,
                 };
                 if let Some(obj) = patch_obj.filter(Value::is_object) {

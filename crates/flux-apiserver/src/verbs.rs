@@ -1886,10 +1886,8 @@ fn server_side_apply(
     q: &Query,
 ) -> Result<Answer, ApiError> {
     crate::ownership::require_manager(q)?;
-    let text = std::str::from_utf8(body)
-        .map_err(|e| ApiError::bad_request(format!("the apply body is not valid UTF-8: {e}")))?;
-    let mut config: Value = serde_saphyr::from_str(text)
-        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    let mut config: Value =
+        crate::request::decode_apply_body(body).map_err(ApiError::bad_request)?;
     if !config.is_object() {
         return Err(ApiError::bad_request(
             "the apply configuration must be an object",
