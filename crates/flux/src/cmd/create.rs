@@ -417,7 +417,11 @@ fn source_git(
     // The credentials Secret, when the flags carry credentials and no --secret-ref is given.
     let secret = if a.secret_ref.is_empty() {
         let data = match scheme.as_str() {
-            "ssh" => Some(ssh_secret_data(a.private_key_file.as_deref(), &a.password)?),
+            "ssh" => {
+                let mut data = ssh_secret_data(a.private_key_file.as_deref(), &a.password)?;
+                add_known_hosts(&mut data, &a.url);
+                Some(data)
+            }
             _ => {
                 if scheme == "http" && (!a.username.is_empty() || !a.password.is_empty()) {
                     output::warning(
@@ -547,6 +551,46 @@ fn ssh_secret_data(
     Ok(data)
 }
 
+/// The SSH server's host keys as `known_hosts` lines, collected with `ssh-keyscan` (upstream
+/// dials the server itself); `None` with the reason when they cannot be collected.
+fn scan_host_keys(url: &str) -> Result<String, String> {
+    let authority = url_host(url);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h.trim_matches(['[', ']']), p),
+        _ => (authority.trim_matches(['[', ']']), "22"),
+    };
+    if host.is_empty() {
+        return Err(format!("no host in {url:?}"));
+    }
+    let out = std::process::Command::new("ssh-keyscan")
+        .args(["-T", "5", "-p", port, host])
+        .output()
+        .map_err(|e| format!("ssh-keyscan: {e}"))?;
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .collect();
+    if lines.is_empty() {
+        return Err(format!("no host key from {host}:{port}"));
+    }
+    Ok(lines.join("\n"))
+}
+
+fn add_known_hosts(data: &mut Map<String, Value>, url: &str) {
+    match scan_host_keys(url) {
+        Ok(known_hosts) => {
+            output::success(&format!(
+                "collected public key from SSH server:\n{known_hosts}"
+            ));
+            data.insert("known_hosts".into(), json!(known_hosts));
+        }
+        Err(reason) => output::warning(&format!(
+            "could not collect the SSH server's host key ({reason}): add known_hosts to the Secret"
+        )),
+    }
+}
+
 fn secret_git(
     a: SecretGitArgs,
     name: &str,
@@ -560,8 +604,8 @@ fn secret_git(
     let scheme = url_scheme(&a.url)?;
     let data = match scheme.as_str() {
         "ssh" => {
-            let data = ssh_secret_data(a.private_key_file.as_deref(), &a.password)?;
-            let _ = url_host(&a.url);
+            let mut data = ssh_secret_data(a.private_key_file.as_deref(), &a.password)?;
+            add_known_hosts(&mut data, &a.url);
             data
         }
         "http" | "https" => {

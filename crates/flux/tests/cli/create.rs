@@ -122,7 +122,7 @@ fn create_secret_git_ssh_applies_the_key_and_its_public_half() {
             "secret",
             "git",
             "ssh-auth",
-            "--url=ssh://git@github.com/org/repo",
+            "--url=ssh://git@127.0.0.1:1/org/repo",
             "--private-key-file",
         ])
         .arg(&key)
@@ -322,4 +322,92 @@ fn create_flag_errors_are_one_line() {
         assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
         assert_eq!(stderr, expected, "{args:?}");
     }
+}
+
+/// `create secret git` over SSH collects the server's host keys (with ssh-keyscan) into
+/// `known_hosts`; the test runs its own sshd on a free port.
+#[test]
+fn create_secret_git_ssh_collects_known_hosts() {
+    use std::process::Command;
+    let have = |tool: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let sshd = ["/usr/sbin/sshd", "/usr/bin/sshd"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let (Some(sshd), true, true) = (sshd, have("ssh-keygen"), have("ssh-keyscan")) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "sshd, ssh-keygen and ssh-keyscan are required for this test (CI=true)"
+        );
+        eprintln!("skipping: OpenSSH server/client tools are not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host_key = dir.path().join("host_ed25519");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "host", "-f"])
+        .arg(&host_key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(ok.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let config = dir.path().join("sshd_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n",
+            host_key.display(),
+            dir.path().join("sshd.pid").display()
+        ),
+    )
+    .expect("config");
+    let mut server = Command::new(sshd)
+        .args(["-D", "-e", "-f"])
+        .arg(&config)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start sshd");
+    // Wait for the port.
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "sshd did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let key = dir.path().join("id_ecdsa");
+    std::fs::write(&key, ECDSA_KEY).expect("write key");
+    let out = flux()
+        .args([
+            "create", "secret", "git", "ssh-auth", "--export", "-n", "default",
+        ])
+        .arg(format!("--url=ssh://git@127.0.0.1:{port}/org/repo"))
+        .arg("--private-key-file")
+        .arg(&key)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    let _ = server.kill();
+    let _ = server.wait();
+    let (stdout, stderr) = outputs(&out);
+    assert!(out.status.success(), "{stderr}");
+    let host_pub = std::fs::read_to_string(dir.path().join("host_ed25519.pub")).expect("pub");
+    let host_pub: Vec<&str> = host_pub.split_whitespace().take(2).collect();
+    let expected = format!("[127.0.0.1]:{port} {} {}", host_pub[0], host_pub[1]);
+    assert!(
+        stdout.contains(&format!("known_hosts: '{expected}'")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.starts_with("✔ collected public key from SSH server:\n"),
+        "{stderr}"
+    );
 }
