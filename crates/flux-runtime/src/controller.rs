@@ -21,11 +21,12 @@ use kube::{Api, Client, Resource, ResourceExt};
 use crate::events::{EventRecorder, EventType};
 use crate::metrics::Metrics;
 use crate::object::{FINALIZER, FluxResource, requested_at};
+use crate::progress::ProgressScope;
 use crate::reconcile::{
     Disposition, ReconcileError, ReconcileResult, RequeuePolicy, jitter_unit,
     new_generation_message, summarize,
 };
-use crate::status::patch_status;
+use crate::status::patch_status_value;
 
 /// Controller settings (Flux's runtime flags).
 #[derive(Debug, Clone)]
@@ -165,14 +166,27 @@ pub async fn run_with_triggers<K, R, T, M, F>(
     if !rt.options.watch_label_selector.is_empty() {
         wc = wc.labels(&rt.options.watch_label_selector);
     }
+    let controller_name = K::kind(&()).to_lowercase();
+    rt.metrics
+        .controller_started(&controller_name, rt.options.concurrent);
     let (reader, writer) = reflector::store::<K>();
+    let metrics = rt.metrics.clone();
+    let watched_name = controller_name.clone();
     let stream = watcher(api, wc)
         .default_backoff()
         .reflect(writer)
         .applied_objects()
-        .predicate_filter(trigger_hash::<K>, PredicateConfig::default());
-    let extra = triggers(reader.clone())
-        .map(|obj_ref| Ok::<_, watcher::Error>(ReconcileRequest::from(obj_ref)));
+        .predicate_filter(trigger_hash::<K>, PredicateConfig::default())
+        .inspect(move |event| {
+            if event.is_ok() {
+                metrics.record_queue_add(&watched_name);
+            }
+        });
+    let metrics = rt.metrics.clone();
+    let extra = triggers(reader.clone()).map(move |obj_ref| {
+        metrics.record_queue_add(&controller_name);
+        Ok::<_, watcher::Error>(ReconcileRequest::from(obj_ref))
+    });
     let queue = futures::stream::select(trigger_self(stream, ()), extra);
     let config = kube::runtime::Config::default().concurrency(rt.options.concurrent);
     let ctx = Arc::new(Context::<K, R> {
@@ -220,10 +234,17 @@ where
 {
     let start = Instant::now();
     let kind = K::kind(&()).into_owned();
+    let controller = kind.to_lowercase();
     let (namespace, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
+    let worker = ctx.rt.metrics.worker_started(&controller);
     let (action, result) = reconcile_inner(obj, &ctx).await;
+    drop(worker);
+    if action != Action::await_change() {
+        // The requeue goes back into the queue (controller-runtime's AddAfter/AddRateLimited).
+        ctx.rt.metrics.record_queue_add(&controller);
+    }
     ctx.rt.metrics.record_reconcile(
-        &kind.to_lowercase(),
+        &controller,
         &kind,
         &namespace,
         &name,
@@ -325,7 +346,20 @@ where
         );
     }
 
-    let result = ctx.reconciler.reconcile(obj.clone(), &mut status, rt).await;
+    // The baseline of the final patch: the status on the server, moved forward by any
+    // progress patch the reconciler sends (`Runtime::patch_progress`).
+    let baseline = match serde_json::to_value(&old_status) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(object = %key, error = %e, "serialising the status failed");
+            return (ctx.retry_action(&key), "error");
+        }
+    };
+    let scope = ProgressScope::new(obj.as_ref(), baseline);
+    let result = scope
+        .clone()
+        .run(ctx.reconciler.reconcile(obj.clone(), &mut status, rt))
+        .await;
     {
         let mut observed = *K::observed_generation_mut(&mut status);
         summarize(
@@ -338,8 +372,15 @@ where
         *K::observed_generation_mut(&mut status) = observed;
     }
 
-    if let Err(e) = patch_status(&api, &name, &old_status, &status, K::CONTROLLER).await {
-        tracing::warn!(object = %key, error = %e, cause = %error_chain(&e), "status patch failed");
+    let written = scope.baseline();
+    let patched = match serde_json::to_value(&status) {
+        Ok(new) => patch_status_value(&api, &name, &written, &new, K::CONTROLLER)
+            .await
+            .map_err(|e| format!("{e}: {}", error_chain(&e))),
+        Err(e) => Err(format!("serialising the status: {e}")),
+    };
+    if let Err(e) = patched {
+        tracing::warn!(object = %key, error = %e, "status patch failed");
         return (ctx.retry_action(&key), "error");
     }
 

@@ -18,6 +18,7 @@ pub mod events;
 pub mod leader;
 pub mod metrics;
 pub mod object;
+pub mod progress;
 pub mod reconcile;
 pub mod status;
 
@@ -26,6 +27,7 @@ pub use events::{EventRecorder, EventType};
 pub use leader::{LeaderElectionOptions, LeaderElector};
 pub use metrics::Metrics;
 pub use object::{FINALIZER, FluxResource, RECONCILE_REQUESTED_AT};
+pub use progress::{ProgressError, mark_progressing};
 pub use reconcile::{Disposition, ReconcileError, ReconcileResult, RequeuePolicy, Success};
 
 /// Installs ring as the process-wide rustls crypto provider (reqwest is built without

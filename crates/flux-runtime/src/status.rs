@@ -78,7 +78,23 @@ where
         })
     };
     let (old, new) = (ser(old)?, ser(new)?);
-    let Some(diff) = merge_diff(&old, &new) else {
+    patch_status_value(api, name, &old, &new, field_manager).await
+}
+
+/// [`patch_status`] on statuses already serialised to JSON: one merge patch of the status
+/// subresource holding what changed from `old` to `new`; nothing when equal. Returns
+/// whether a patch was sent.
+pub async fn patch_status_value<K>(
+    api: &Api<K>,
+    name: &str,
+    old: &Value,
+    new: &Value,
+    field_manager: &str,
+) -> Result<bool, StatusPatchError>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let Some(diff) = merge_diff(old, new) else {
         return Ok(false);
     };
     let body = serde_json::json!({ "status": diff });

@@ -536,3 +536,275 @@ async fn extra_triggers_wake_objects_before_their_interval() -> anyhow::Result<(
     ctl.abort();
     Ok(())
 }
+
+/// Sends a progress patch (Reconciling=True "building artifact: …", Ready=Unknown), holds
+/// it for a moment, then either keeps the new status (`progress`) or puts the starting
+/// status back (`progress-revert`: the final status equals the one on the server before
+/// the reconcile).
+#[derive(Default)]
+struct Progressing {
+    calls: AtomicUsize,
+    outside_scope_error: std::sync::Mutex<Option<String>>,
+}
+
+const PROGRESS_MESSAGE: &str = "building artifact: new upstream revision 'main@sha1:abc'";
+
+impl Reconciler<GitRepository> for Progressing {
+    async fn reconcile(
+        &self,
+        obj: Arc<GitRepository>,
+        status: &mut GitRepositoryStatus,
+        rt: &Runtime,
+    ) -> ReconcileResult {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let outcome = obj
+            .annotations()
+            .get("test/outcome")
+            .cloned()
+            .unwrap_or_default();
+        let start = status.clone();
+        let generation = obj.metadata.generation.unwrap_or(0);
+        flux_runtime::mark_progressing(
+            status.conditions.get_or_insert_with(Vec::new),
+            "Progressing",
+            PROGRESS_MESSAGE,
+            generation,
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+        );
+        rt.patch_progress(obj.as_ref(), status)
+            .await
+            .map_err(|e| ReconcileError::retry("PatchOperationFailed", e.to_string()))?;
+        // A spawned task is outside the reconcile's scope: refused with a clear error.
+        let (rt2, obj2, st2) = (rt.clone(), obj.clone(), status.clone());
+        let outside = tokio::spawn(async move { rt2.patch_progress(obj2.as_ref(), &st2).await })
+            .await
+            .map_err(|e| ReconcileError::retry("Join", e.to_string()))?;
+        if let (Err(e), Ok(mut slot)) = (outside, self.outside_scope_error.lock()) {
+            *slot = Some(e.to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        if outcome == "progress-revert" {
+            *status = start;
+        } else {
+            status.observed_ignore = Some("seen".into());
+        }
+        Ok(Success::new("stored artifact for revision 'main@sha1:abc'"))
+    }
+
+    async fn finalize(
+        &self,
+        _obj: Arc<GitRepository>,
+        _rt: &Runtime,
+    ) -> Result<(), ReconcileError> {
+        Ok(())
+    }
+}
+
+/// Polls `name` until `stop`, recording each distinct (Reconciling, Ready) pair seen.
+type CondPair = (
+    Option<(String, String, String)>,
+    Option<(String, String, String)>,
+);
+type Seen = Arc<std::sync::Mutex<Vec<CondPair>>>;
+
+fn observe_conditions(
+    api: Api<GitRepository>,
+    name: &'static str,
+) -> (Seen, tokio::task::JoinHandle<()>) {
+    let seen: Seen = Arc::default();
+    let sink = seen.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            if let Ok(Some(o)) = api.get_opt(name).await {
+                let pair = (cond(&o, "Reconciling"), cond(&o, "Ready"));
+                if let Ok(mut v) = sink.lock()
+                    && v.last() != Some(&pair)
+                {
+                    v.push(pair);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    (seen, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_patches_are_seen_and_cleared_by_the_final_patch() -> anyhow::Result<()> {
+    flux_runtime::install_crypto_provider();
+    use kube::runtime::reflector::ObjectRef;
+
+    let server = flux_apiserver::ApiServer::in_memory()?;
+    let client = kube::Client::new(server.router(), "default");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = flux_api::crds::crd_of::<GitRepository>("GitRepository")?;
+    crds.create(&PostParams::default(), &serde_json::from_value(crd)?)
+        .await?;
+    let metrics = Metrics::new();
+    let rt = Runtime {
+        client: client.clone(),
+        recorder: EventRecorder::new(client.clone(), "source-controller", None),
+        metrics: metrics.clone(),
+        options: ControllerOptions {
+            concurrent: 3,
+            ..ControllerOptions::default()
+        },
+    };
+    let reconciler = Arc::new(Progressing::default());
+    let (trigger_tx, trigger_rx) = futures::channel::mpsc::unbounded::<String>();
+    let ctl = tokio::spawn(flux_runtime::controller::run_with_triggers::<
+        GitRepository,
+        _,
+        _,
+        _,
+        _,
+    >(
+        rt.clone(),
+        reconciler.clone(),
+        move |_store| {
+            futures::StreamExt::map(trigger_rx, |name| ObjectRef::new(&name).within("default"))
+        },
+        std::future::pending(),
+    ));
+    let api: Api<GitRepository> = Api::namespaced(client.clone(), "default");
+
+    // 1. A watcher sees the progress before Ready=True; the final object has none of it.
+    let (seen, watcher) = observe_conditions(api.clone(), "a");
+    repo(&api, "a", "progress", json!({})).await?;
+    let done = wait_for(&api, "a", "Ready=True", |o| {
+        cond(o, "Ready").is_some_and(|c| c.0 == "True")
+    })
+    .await?;
+    // Let the watcher poll the final state too.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    watcher.abort();
+    let seen = seen.lock().map(|v| v.clone()).unwrap_or_default();
+    let progress_at = seen.iter().position(|(rec, ready)| {
+        rec.as_ref()
+            .is_some_and(|r| r.0 == "True" && r.1 == "Progressing" && r.2 == PROGRESS_MESSAGE)
+            && ready
+                .as_ref()
+                .is_some_and(|r| r.0 == "Unknown" && r.2 == PROGRESS_MESSAGE)
+    });
+    let ready_at = seen
+        .iter()
+        .position(|(_, ready)| ready.as_ref().is_some_and(|r| r.0 == "True"));
+    assert!(
+        matches!((progress_at, ready_at), (Some(p), Some(r)) if p < r),
+        "progress not seen before Ready=True: {seen:?}"
+    );
+    assert!(cond(&done, "Reconciling").is_none(), "{:?}", done.status);
+    assert_eq!(
+        done.status
+            .as_ref()
+            .and_then(|s| s.observed_ignore.as_deref()),
+        Some("seen")
+    );
+    assert_eq!(
+        done.status.as_ref().and_then(|s| s.observed_generation),
+        Some(1)
+    );
+    let outside = reconciler
+        .outside_scope_error
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_default();
+    assert!(
+        outside
+            .as_deref()
+            .is_some_and(|e| e.contains("GitRepository/default/a") && e.contains("no reconcile")),
+        "{outside:?}"
+    );
+
+    // 2. The final status equals the one the reconcile started from: the progress
+    // conditions must still be removed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = api.get("a").await?;
+    let patch = json!({"metadata": {"annotations": {"test/outcome": "progress-revert"}}});
+    api.patch("a", &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    let (seen, watcher) = observe_conditions(api.clone(), "a");
+    let calls = reconciler.calls.load(Ordering::SeqCst);
+    trigger_tx.unbounded_send("a".into())?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while reconciler.calls.load(Ordering::SeqCst) == calls {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "not triggered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = wait_for(&api, "a", "Reconciling cleared", |o| {
+        cond(o, "Reconciling").is_none() && cond(o, "Ready").is_some_and(|c| c.0 == "True")
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    watcher.abort();
+    let seen = seen.lock().map(|v| v.clone()).unwrap_or_default();
+    assert!(
+        seen.iter().any(|(rec, _)| rec.is_some()),
+        "the second progress patch was not seen: {seen:?}"
+    );
+    let after = api.get("a").await.unwrap_or(after);
+    assert!(cond(&after, "Reconciling").is_none(), "{:?}", after.status);
+    assert_eq!(after.status, before.status, "status restored to the start");
+
+    // controller-runtime metrics on the admin server's /metrics.
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let admin_addr = admin.local_addr()?;
+    tokio::spawn(flux_runtime::admin::serve(
+        admin,
+        metrics.clone(),
+        std::future::pending(),
+    ));
+    let text = reqwest::Client::new()
+        .get(format!("http://{admin_addr}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    // Every reconcile succeeded (the finalizer write also wakes the object once more).
+    let reconciles = reconciler.calls.load(Ordering::SeqCst) as f64;
+    assert!(reconciles >= 2.0);
+    let value = |series: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    };
+    assert_eq!(
+        value(
+            "controller_runtime_reconcile_total{controller=\"gitrepository\",result=\"success\"}"
+        ),
+        Some(reconciles),
+        "{text}"
+    );
+    assert_eq!(
+        value("controller_runtime_reconcile_errors_total{controller=\"gitrepository\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("controller_runtime_reconcile_time_seconds_count{controller=\"gitrepository\"}"),
+        Some(reconciles),
+        "{text}"
+    );
+    // Each reconcile slept 600 ms: nothing in the 0.5 s bucket.
+    assert_eq!(
+        value(
+            "controller_runtime_reconcile_time_seconds_bucket{le=\"0.5\",controller=\"gitrepository\"}"
+        ),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("controller_runtime_active_workers{controller=\"gitrepository\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("controller_runtime_max_concurrent_reconciles{controller=\"gitrepository\"}"),
+        Some(3.0),
+        "{text}"
+    );
+    // The create event, the trigger and the two requeues (interval).
+    let adds = value("workqueue_adds_total{controller=\"gitrepository\",name=\"gitrepository\"}");
+    assert!(adds.is_some_and(|n| n >= 3.0), "{text}");
+    ctl.abort();
+    Ok(())
+}
