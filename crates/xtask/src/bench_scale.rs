@@ -42,6 +42,11 @@ pub struct ScaleArgs {
     /// Give up a run after this many seconds.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
+    /// TMPDIR for fluxd (where Kustomizations are built). Default: a directory on the
+    /// /dev/shm tmpfs when it exists, as Flux recommends for kustomize-controller at scale
+    /// ("in-memory kustomize builds"); `--fluxd-tmpdir disk` keeps the system default.
+    #[arg(long)]
+    pub fluxd_tmpdir: Option<String>,
     /// Keep the temporary directory (logs, repository, API server data) of each run.
     #[arg(long)]
     pub keep: bool,
@@ -452,12 +457,32 @@ fn run_once(args: &ScaleArgs, bin_dir: &Path, n: usize) -> anyhow::Result<RunFig
     }
     std::fs::create_dir_all(&tmp)?;
     let result = run_in(args, bin_dir, n, &tmp);
+    if let Ok(dir) = fluxd_build_dir(args, &tmp)
+        && dir.starts_with("/dev/shm")
+    {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     if args.keep {
         eprintln!("  kept {}", tmp.display());
     } else {
         let _ = std::fs::remove_dir_all(&tmp);
     }
     result
+}
+
+/// The TMPDIR given to fluxd (see [`ScaleArgs::fluxd_tmpdir`]).
+fn fluxd_build_dir(args: &ScaleArgs, tmp: &Path) -> anyhow::Result<PathBuf> {
+    let dir = match args.fluxd_tmpdir.as_deref() {
+        Some("disk") => tmp.join("fluxd-tmp"),
+        Some(dir) => PathBuf::from(dir),
+        None if Path::new("/dev/shm").is_dir() => PathBuf::from(format!(
+            "/dev/shm/flux-rs-bench-{}",
+            tmp.file_name().and_then(|n| n.to_str()).unwrap_or("run")
+        )),
+        None => tmp.join("fluxd-tmp"),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
 }
 
 fn load_average() -> f64 {
@@ -492,8 +517,11 @@ fn run_in(args: &ScaleArgs, bin_dir: &Path, n: usize, tmp: &Path) -> anyhow::Res
     );
     let health_port = free_port()?;
     let fluxd_log = tmp.join("fluxd.log");
+    let build_dir = fluxd_build_dir(args, tmp)?;
+    eprintln!("  fluxd TMPDIR: {}", build_dir.display());
     let fluxd_child = Command::new(bin_dir.join("fluxd"))
         .env("KUBECONFIG", &kubeconfig)
+        .env("TMPDIR", &build_dir)
         .args([
             "--controllers=source,kustomize",
             "--enable-leader-election=false",
@@ -739,6 +767,14 @@ pub fn run(args: ScaleArgs) -> anyhow::Result<()> {
             "flux dev --api-only"
         } else {
             "flux-apiserver"
+        }
+    );
+    println!(
+        "fluxd TMPDIR (kustomize builds): {}",
+        match args.fluxd_tmpdir.as_deref() {
+            Some("disk") => "the run directory on disk".to_string(),
+            Some(dir) => dir.to_string(),
+            None => "/dev/shm (tmpfs) when present".to_string(),
         }
     );
     println!();
