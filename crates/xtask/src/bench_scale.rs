@@ -26,8 +26,9 @@ pub struct ScaleArgs {
     /// Numbers of Kustomizations to run, one run each.
     #[arg(long, value_delimiter = ',', default_value = "100,500")]
     pub n: Vec<usize>,
-    /// `fluxd --concurrent` (reconciles at once per controller).
-    #[arg(long, default_value_t = 10)]
+    /// `fluxd --concurrent` (reconciles at once per controller; Flux's benchmark runs
+    /// kustomize-controller with 20).
+    #[arg(long, default_value_t = 20)]
     pub concurrent: u32,
     /// Use the release binaries already built instead of running `cargo build --release`.
     #[arg(long)]
