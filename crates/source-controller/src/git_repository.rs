@@ -443,13 +443,22 @@ impl Reconciler<GitRepository> for GitRepositoryReconciler {
                     now(),
                 );
             }
-            conditions::mark_reconciling(
+            // Announce the long step (clone, package) on the cluster before it runs, as
+            // upstream's source-controller does: Reconciling=True, Ready=Unknown.
+            flux_runtime::mark_progressing(
                 conds(status),
                 reasons::PROGRESSING,
                 &format!("building artifact: {message}"),
                 generation,
                 now(),
             );
+            if let Err(e) = rt.patch_progress(obj.as_ref(), status).await {
+                tracing::warn!(object = %format!("{ns}/{name}"), error = %e, "progress patch failed");
+                return Err(ReconcileError::retry(
+                    reasons::PATCH_OPERATION_FAILED,
+                    format!("failed to patch the status: {e}"),
+                ));
+            }
         }
 
         let work = match tempfile::Builder::new().prefix("flux-gitrepo-").tempdir() {

@@ -617,3 +617,69 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// Upstream's progress patch: while the new revision is cloned and packaged, the object
+/// carries Reconciling=True / Ready=Unknown "building artifact: new upstream revision
+/// '<rev>'"; a watcher sees that before Ready=True, and the final object has no
+/// Reconciling condition left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_new_revision_progress_is_patched_before_ready() -> anyhow::Result<()> {
+    if !tools() {
+        return Ok(());
+    }
+    let root = tempfile::tempdir()?;
+    let repo = Repo::create(root.path())?;
+    let head = repo.head()?;
+    let server = GitHttp::start(21418, root.path(), None)?;
+    let url = format!("{}app.git", server.url);
+    let env = Env::start().await?;
+
+    // Every distinct state of the object, polled every 5 ms from before its creation.
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<GitRepository>>> = Default::default();
+    let sink = seen.clone();
+    let api = env.repos();
+    let watch = tokio::spawn(async move {
+        loop {
+            if let Ok(Some(o)) = api.get_opt("progress").await
+                && let Ok(mut v) = sink.lock()
+                && v.last().map(|l| &l.status) != Some(&o.status)
+            {
+                v.push(o);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
+    env.create(
+        "progress",
+        json!({"url": url, "interval": "10m", "ref": {"branch": "main"}}),
+    )
+    .await?;
+    let done = env.wait_for("progress", "Ready", is_ready).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    watch.abort();
+    let seen = seen.lock().map(|v| v.clone()).unwrap_or_default();
+    let expected = format!("building artifact: new upstream revision 'main@sha1:{head}'");
+    let progress_at = seen.iter().position(|o| {
+        condition(o, "Reconciling") == Some(("True".into(), "Progressing".into()))
+            && ready(o).is_some_and(|r| r.0 == "Unknown" && r.2 == expected)
+    });
+    let ready_at = seen.iter().position(is_ready);
+    let states: Vec<_> = seen
+        .iter()
+        .map(|o| (condition(o, "Reconciling"), ready(o)))
+        .collect();
+    assert!(
+        matches!((progress_at, ready_at), (Some(p), Some(r)) if p < r),
+        "progress not seen before Ready: {states:?}"
+    );
+    assert!(
+        condition(&done, "Reconciling").is_none(),
+        "{:?}",
+        done.status
+    );
+    assert_eq!(
+        ready(&done).map(|r| r.2),
+        Some(format!("stored artifact for revision 'main@sha1:{head}'"))
+    );
+    Ok(())
+}
