@@ -20,6 +20,33 @@ fn default(map: &mut Map<String, Value>, key: &str, value: Value) {
     }
 }
 
+/// A Secret's `stringData` is write-only: its entries are base64-encoded into `data`
+/// (overriding keys already there) and the field is dropped, as the API server's
+/// conversion does.
+fn fold_string_data(secret: &mut Map<String, Value>) {
+    use base64::Engine;
+    let Some(Value::Object(string_data)) = secret.remove("stringData") else {
+        return;
+    };
+    let data = secret
+        .entry("data".to_string())
+        .or_insert_with(|| json!({}));
+    if data.is_null() {
+        *data = json!({});
+    }
+    if let Some(data) = data.as_object_mut() {
+        for (key, value) in string_data {
+            let text = match value {
+                Value::String(s) => s,
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+            data.insert(key, Value::String(encoded));
+        }
+    }
+}
+
 fn pod_spec_defaults(spec: &mut Map<String, Value>) {
     default(spec, "restartPolicy", json!("Always"));
     default(spec, "terminationGracePeriodSeconds", json!(30));
@@ -82,6 +109,7 @@ pub fn apply(def: &ResourceDef, obj: &mut Value) {
         ("", "Secret") => {
             if let Some(map) = obj.as_object_mut() {
                 default(map, "type", json!("Opaque"));
+                fold_string_data(map);
             }
         }
         ("", "Service") => {
@@ -165,5 +193,32 @@ pub fn apply(def: &ResourceDef, obj: &mut Value) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod string_data_tests {
+    use super::fold_string_data;
+    use serde_json::json;
+
+    #[test]
+    fn string_data_is_folded_into_data_and_dropped() {
+        let mut secret = json!({
+            "data": {"keep": "a2VlcA==", "both": "b2xk"},
+            "stringData": {"both": "new", "plain": "hello"}
+        });
+        let map = secret.as_object_mut().expect("object");
+        fold_string_data(map);
+        assert_eq!(
+            secret,
+            json!({"data": {"keep": "a2VlcA==", "both": "bmV3", "plain": "aGVsbG8="}})
+        );
+    }
+
+    #[test]
+    fn string_data_without_data_creates_it() {
+        let mut secret = json!({"stringData": {"token": "s3cr3t"}});
+        fold_string_data(secret.as_object_mut().expect("object"));
+        assert_eq!(secret, json!({"data": {"token": "czNjcjN0"}}));
     }
 }

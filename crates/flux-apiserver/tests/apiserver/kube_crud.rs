@@ -414,3 +414,46 @@ async fn owner_references_are_garbage_collected() -> anyhow::Result<()> {
     assert!(api.get_opt("dep2").await?.is_none());
     Ok(())
 }
+
+#[tokio::test]
+async fn secret_string_data_is_stored_as_data() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Secret;
+    let (_server, client) = in_process()?;
+    let api: Api<Secret> = Api::namespaced(client, "default");
+    let secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "creds"},
+        "data": {"username": "Z2l0"},
+        "stringData": {"password": "hunter2", "username": "flux"}
+    }))?;
+    api.create(&PostParams::default(), &secret).await?;
+    let stored = api.get("creds").await?;
+    assert!(stored.string_data.is_none(), "stringData is write-only");
+    let data = stored.data.unwrap_or_default();
+    assert_eq!(
+        data.get("password").map(|b| b.0.as_slice()),
+        Some(&b"hunter2"[..])
+    );
+    assert_eq!(
+        data.get("username").map(|b| b.0.as_slice()),
+        Some(&b"flux"[..])
+    );
+    assert_eq!(stored.type_.as_deref(), Some("Opaque"));
+
+    // A merge patch with stringData updates one key and keeps the others.
+    let patch = json!({"stringData": {"password": "changed"}});
+    api.patch("creds", &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    let patched = api.get("creds").await?;
+    let data = patched.data.unwrap_or_default();
+    assert_eq!(
+        data.get("password").map(|b| b.0.as_slice()),
+        Some(&b"changed"[..])
+    );
+    assert_eq!(
+        data.get("username").map(|b| b.0.as_slice()),
+        Some(&b"flux"[..])
+    );
+    assert!(patched.string_data.is_none());
+    Ok(())
+}
