@@ -675,8 +675,19 @@ async fn progress_patches_are_seen_and_cleared_by_the_final_patch() -> anyhow::R
         cond(o, "Ready").is_some_and(|c| c.0 == "True")
     })
     .await?;
-    // Let the watcher poll the final state too.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Let the watcher poll the final state too (it polls every 20 ms; allow for a loaded
+    // machine).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        let saw_ready = seen.lock().is_ok_and(|v| {
+            v.iter()
+                .any(|(_, ready)| ready.as_ref().is_some_and(|r| r.0 == "True"))
+        });
+        if saw_ready {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     watcher.abort();
     let seen = seen.lock().map(|v| v.clone()).unwrap_or_default();
     let progress_at = seen.iter().position(|(rec, ready)| {
