@@ -655,7 +655,12 @@ async fn http_new_revision_progress_is_patched_before_ready() -> anyhow::Result<
     )
     .await?;
     let done = env.wait_for("progress", "Ready", is_ready).await?;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Let the poller record the final state too (allow for a loaded machine).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::time::Instant::now() < deadline && !seen.lock().is_ok_and(|v| v.iter().any(is_ready))
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     watch.abort();
     let seen = seen.lock().map(|v| v.clone()).unwrap_or_default();
     let expected = format!("building artifact: new upstream revision 'main@sha1:{head}'");
