@@ -1096,3 +1096,48 @@ async fn kubectl_get_pods_and_cascading_deletes_with_the_simulator() -> anyhow::
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_describe_built_ins() -> anyhow::Result<()> {
+    let Some((server, k)) = setup_with(true).await? else {
+        return Ok(());
+    };
+    let dir = server.dir.path();
+    let manifests = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  labels:\n    team: a\ndata:\n  greeting: hello\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n";
+    k.ok(&["apply", "-f", &write(dir, "describe.yaml", manifests)?])
+        .await?;
+    k.ok(&["rollout", "status", "deploy/web", "--timeout=20s"])
+        .await?;
+
+    let cm = k.ok(&["describe", "configmap", "settings"]).await?;
+    for needle in [
+        "Name:",
+        "settings",
+        "Namespace:",
+        "team=a",
+        "greeting",
+        "hello",
+    ] {
+        assert!(cm.contains(needle), "missing {needle:?} in:\n{cm}");
+    }
+    let deploy = k.ok(&["describe", "deployment", "web"]).await?;
+    for needle in [
+        "Name:",
+        "web",
+        "Selector:",
+        "app=web",
+        "Replicas:",
+        "2 desired",
+        "2 available",
+        "nginx:1.27",
+        "NewReplicaSet:",
+    ] {
+        assert!(deploy.contains(needle), "missing {needle:?} in:\n{deploy}");
+    }
+    let ns = k.ok(&["describe", "namespace", "default"]).await?;
+    assert!(ns.contains("Status:") && ns.contains("Active"), "{ns}");
+
+    let err = k.fails(&["describe", "configmap", "nope"]).await?;
+    assert!(err.contains("not found"), "{err}");
+    Ok(())
+}
