@@ -1,17 +1,19 @@
-//! Downloaded artifacts kept in memory by digest, so Kustomizations sharing a source
-//! revision download it once (upstream downloads it for every reconcile).
+//! Artifacts kept in memory by digest, so Kustomizations sharing a source revision download
+//! and decode it once (upstream downloads and extracts it for every reconcile). The same
+//! cache type holds the verified tarball bytes and the decoded file trees.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-/// A small most-recently-used cache of verified artifact bytes keyed by digest.
+/// A small most-recently-used cache of verified artifacts keyed by digest: tarball bytes
+/// (`Arc<[u8]>`, the default) or decoded trees (`Arc<ArtifactTree>`).
 #[derive(Debug)]
-pub struct ArtifactCache {
+pub struct ArtifactCache<T = Arc<[u8]>> {
     capacity: usize,
-    entries: Mutex<VecDeque<(String, Arc<[u8]>)>>,
+    entries: Mutex<VecDeque<(String, T)>>,
 }
 
-impl ArtifactCache {
+impl<T: Clone> ArtifactCache<T> {
     /// A cache holding at most `capacity` artifacts (0 disables it).
     pub fn new(capacity: usize) -> Self {
         Self {
@@ -20,8 +22,8 @@ impl ArtifactCache {
         }
     }
 
-    /// The bytes of the artifact with `digest`, marking it most recently used.
-    pub fn get(&self, digest: &str) -> Option<Arc<[u8]>> {
+    /// The artifact with `digest`, marking it most recently used.
+    pub fn get(&self, digest: &str) -> Option<T> {
         let mut entries = self.entries.lock().ok()?;
         let index = entries.iter().position(|(d, _)| d == digest)?;
         let entry = entries.remove(index)?;
@@ -30,8 +32,8 @@ impl ArtifactCache {
         Some(bytes)
     }
 
-    /// Stores verified bytes under `digest`, evicting the least recently used entry.
-    pub fn insert(&self, digest: &str, bytes: Arc<[u8]>) {
+    /// Stores a verified artifact under `digest`, evicting the least recently used entry.
+    pub fn insert(&self, digest: &str, bytes: T) {
         if self.capacity == 0 {
             return;
         }
@@ -49,7 +51,7 @@ mod tests {
 
     #[test]
     fn keeps_the_most_recently_used() {
-        let cache = ArtifactCache::new(2);
+        let cache: ArtifactCache = ArtifactCache::new(2);
         cache.insert("a", Arc::from(&b"1"[..]));
         cache.insert("b", Arc::from(&b"2"[..]));
         assert_eq!(cache.get("a").as_deref(), Some(&b"1"[..]));
@@ -57,7 +59,7 @@ mod tests {
         assert!(cache.get("b").is_none(), "least recently used is evicted");
         assert!(cache.get("a").is_some());
         assert!(cache.get("c").is_some());
-        let off = ArtifactCache::new(0);
+        let off: ArtifactCache = ArtifactCache::new(0);
         off.insert("a", Arc::from(&b"1"[..]));
         assert!(off.get("a").is_none());
     }

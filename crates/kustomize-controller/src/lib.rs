@@ -10,6 +10,7 @@
 //! * [`run`]: the controller, as `fluxd --controllers=kustomize` runs it.
 
 pub mod artifact_cache;
+pub mod artifact_tree;
 pub mod cluster_client;
 pub mod config_watch;
 pub mod dependency_watch;

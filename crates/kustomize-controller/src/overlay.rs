@@ -1,11 +1,14 @@
 //! Flux's kustomization generator: before building `spec.path`, kustomize-controller writes
 //! the Kustomization's `targetNamespace`, `namePrefix`, `nameSuffix`, `patches`, `images`
 //! and `components` into the directory's kustomization file (generating one listing the
-//! manifests when the directory has none). This edits the extracted copy only.
+//! manifests when the directory has none). This edits the extracted copy only: the
+//! controller writes into a per-build in-memory layer ([`crate::artifact_tree::LayeredFs`]),
+//! `flux build kustomization` into its scratch copy on disk ([`write_overlay`]).
 
 use std::path::{Path, PathBuf};
 
 use flux_api::kustomize::KustomizationSpec;
+use flux_kustomize::{DiskFs, Filesystem};
 use serde_json::{Map, Value, json};
 
 /// The kustomization file names kustomize accepts, in its order of preference.
@@ -37,23 +40,62 @@ pub enum OverlayError {
     MissingComponent(String),
 }
 
-/// Finds the kustomization file of `dir`, if any.
+/// A filesystem the overlay can be written to: kustomize's read side plus writes.
+pub trait OverlayFs: Filesystem {
+    /// Creates or replaces the regular file `path` (its directory exists).
+    fn write_file(&mut self, path: &Path, bytes: Vec<u8>) -> std::io::Result<()>;
+    /// Whether anything (file or directory) exists at `path`.
+    fn exists(&self, path: &Path) -> bool;
+}
+
+impl OverlayFs for DiskFs {
+    fn write_file(&mut self, path: &Path, bytes: Vec<u8>) -> std::io::Result<()> {
+        std::fs::write(path, bytes)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+}
+
+/// Finds the kustomization file of `dir` on disk, if any.
 pub fn find_kustomization_file(dir: &Path) -> Option<PathBuf> {
+    find_kustomization_file_in(&DiskFs, dir)
+}
+
+/// Finds the kustomization file of `dir` in `fs`, if any.
+pub fn find_kustomization_file_in(fs: &impl Filesystem, dir: &Path) -> Option<PathBuf> {
     KUSTOMIZATION_FILES
         .iter()
         .map(|f| dir.join(f))
-        .find(|p| p.is_file())
+        .find(|p| fs.is_file(p))
 }
 
-/// Writes the Flux overlay fields of `spec` into `dir`'s kustomization file, generating the
-/// file when missing.
+fn read_text(fs: &impl Filesystem, path: &Path) -> Result<String, OverlayError> {
+    let read = |source| OverlayError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = fs.read_file(path).map_err(read)?;
+    String::from_utf8(bytes)
+        .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+/// Writes the Flux overlay fields of `spec` into `dir`'s kustomization file on disk,
+/// generating the file when missing.
 pub fn write_overlay(dir: &Path, spec: &KustomizationSpec) -> Result<(), OverlayError> {
-    let (file, mut doc) = match find_kustomization_file(dir) {
+    write_overlay_in(&mut DiskFs, dir, spec)
+}
+
+/// Writes the Flux overlay fields of `spec` into `dir`'s kustomization file in `fs`,
+/// generating the file when missing.
+pub fn write_overlay_in(
+    fs: &mut impl OverlayFs,
+    dir: &Path,
+    spec: &KustomizationSpec,
+) -> Result<(), OverlayError> {
+    let (file, mut doc) = match find_kustomization_file_in(fs, dir) {
         Some(file) => {
-            let text = std::fs::read_to_string(&file).map_err(|source| OverlayError::Read {
-                path: file.clone(),
-                source,
-            })?;
+            let text = read_text(fs, &file)?;
             let doc =
                 flux_object::yaml::parse_document(&text).map_err(|e| OverlayError::Parse {
                     path: file.clone(),
@@ -73,7 +115,7 @@ pub fn write_overlay(dir: &Path, spec: &KustomizationSpec) -> Result<(), Overlay
         }
         None => {
             let mut resources = Vec::new();
-            scan_manifests(dir, dir, &mut resources)?;
+            scan_manifests(fs, dir, dir, &mut resources)?;
             let mut map = Map::new();
             map.insert(
                 "apiVersion".into(),
@@ -119,7 +161,7 @@ pub fn write_overlay(dir: &Path, spec: &KustomizationSpec) -> Result<(), Overlay
         let ignore_missing = spec.ignore_missing_components.unwrap_or(false);
         let mut wanted = Vec::new();
         for component in components {
-            if !dir.join(component).exists() {
+            if !fs.exists(&dir.join(component)) {
                 if ignore_missing {
                     continue;
                 }
@@ -131,7 +173,8 @@ pub fn write_overlay(dir: &Path, spec: &KustomizationSpec) -> Result<(), Overlay
     }
     // JSON is YAML: write the document back as JSON.
     let text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default();
-    std::fs::write(&file, text).map_err(|source| OverlayError::Write { path: file, source })
+    fs.write_file(&file, text.into_bytes())
+        .map_err(|source| OverlayError::Write { path: file, source })
 }
 
 fn append(doc: &mut Map<String, Value>, key: &str, items: Vec<Value>) {
@@ -146,30 +189,30 @@ fn append(doc: &mut Map<String, Value>, key: &str, items: Vec<Value>) {
 /// Flux's generated resource list: every `.yaml`/`.yml` file holding Kubernetes objects
 /// (documents with `apiVersion` and `kind`), and sub-directories with a kustomization file
 /// (not descended into).
-fn scan_manifests(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), OverlayError> {
-    let read = |p: &Path, source| OverlayError::Read {
-        path: p.to_path_buf(),
+fn scan_manifests(
+    fs: &impl Filesystem,
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<String>,
+) -> Result<(), OverlayError> {
+    let entries = fs.read_dir(dir).map_err(|source| OverlayError::Read {
+        path: dir.to_path_buf(),
         source,
-    };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| read(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
+    })?;
     let rel = |p: &Path| format!("./{}", p.strip_prefix(root).unwrap_or(p).display());
     for path in entries {
-        if path.is_dir() {
-            if find_kustomization_file(&path).is_some() {
+        if fs.is_dir(&path) {
+            if find_kustomization_file_in(fs, &path).is_some() {
                 out.push(rel(&path));
             } else {
-                scan_manifests(root, &path, out)?;
+                scan_manifests(fs, root, &path, out)?;
             }
             continue;
         }
         if !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| read(&path, e))?;
+        let text = read_text(fs, &path)?;
         let docs = flux_object::yaml::parse_documents(&text).map_err(|e| OverlayError::Parse {
             path: path.clone(),
             reason: e.to_string(),

@@ -11,7 +11,7 @@ use flux_api::kustomize::{DeletionPolicy, Kustomization, KustomizationSourceKind
 use flux_api::meta::ConfigKind;
 use flux_api::source::GitRepository;
 use flux_artifact::{Digest, ExtractOptions};
-use flux_kustomize::{BuildOptions, DiskFs, LoadRestrictor};
+use flux_kustomize::{BuildOptions, Filesystem, LoadRestrictor};
 use flux_object::ObjectId;
 use flux_runtime::{
     EventType, FluxResource, ReconcileError, ReconcileResult, Reconciler, Runtime, Success,
@@ -25,9 +25,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{Api, ResourceExt};
 use serde_json::Value;
 
+use crate::artifact_tree::{ArtifactTree, LayeredFs};
 use crate::cluster_client::{RemoteClients, impersonating, service_account_user};
 use crate::health_cancel::InFlightHealthChecks;
-use crate::overlay::write_overlay;
+use crate::overlay::write_overlay_in;
 use crate::ready_expr::ReadyExpr;
 use crate::substitute::{self, SubstituteError};
 
@@ -79,8 +80,10 @@ pub struct KustomizationReconciler {
     manager: ResourceManager,
     /// The artifact HTTP client, or why it could not be built.
     http: Result<reqwest::Client, String>,
-    /// Verified artifacts by digest.
+    /// Verified artifact tarballs by digest.
     cache: crate::artifact_cache::ArtifactCache,
+    /// Verified artifacts decoded into memory by digest, shared by every build of them.
+    trees: crate::artifact_cache::ArtifactCache<Arc<ArtifactTree>>,
     /// Health checks in flight (cancelled by a new source revision).
     in_flight: Arc<InFlightHealthChecks>,
     /// Clients of remote clusters (`kubeConfig.secretRef`).
@@ -126,6 +129,7 @@ impl KustomizationReconciler {
             manager,
             http,
             cache: crate::artifact_cache::ArtifactCache::new(8),
+            trees: crate::artifact_cache::ArtifactCache::new(4),
             in_flight: Arc::default(),
             remote: RemoteClients::default(),
             impersonated: Mutex::new(HashMap::new()),
@@ -137,7 +141,11 @@ impl KustomizationReconciler {
         self.in_flight.clone()
     }
 
-    async fn fetch_and_extract(&self, url: &str, digest: &str, dest: &Path) -> Result<(), String> {
+    /// The artifact's files in memory: decoded once per digest, then shared.
+    async fn fetch_tree(&self, url: &str, digest: &str) -> Result<Arc<ArtifactTree>, String> {
+        if let Some(tree) = self.trees.get(digest) {
+            return Ok(tree);
+        }
         let expected =
             Digest::parse(digest).map_err(|e| format!("invalid digest '{digest}': {e}"))?;
         let bytes = match self.cache.get(digest) {
@@ -151,12 +159,10 @@ impl KustomizationReconciler {
                 bytes
             }
         };
-        let dest = dest.to_path_buf();
-        tokio::task::spawn_blocking(move || {
+        let tree = tokio::task::spawn_blocking(move || {
             // The bytes were verified against the digest before they were cached.
-            flux_artifact::extract::extract(
+            ArtifactTree::extract(
                 &bytes[..],
-                &dest,
                 &ExtractOptions {
                     max_total_size: None,
                     ..ExtractOptions::default()
@@ -165,8 +171,13 @@ impl KustomizationReconciler {
         })
         .await
         .map_err(|e| format!("extracting the artifact: {e}"))?
-        .map_err(|e| format!("failed to extract artifact from {url}: {}", error_chain(&e)))?;
-        Ok(())
+        .map_err(|e| match e {
+            crate::artifact_tree::TreeError::TempDir(_) => e.to_string(),
+            e => format!("failed to extract artifact from {url}: {}", error_chain(&e)),
+        })?;
+        let tree = Arc::new(tree);
+        self.trees.insert(digest, tree.clone());
+        Ok(tree)
     }
 
     async fn download(&self, url: &str) -> Result<Arc<[u8]>, String> {
@@ -557,18 +568,11 @@ impl KustomizationReconciler {
         status.last_attempted_revision = Some(revision.clone());
 
         // Artifact.
-        let tmp = tempfile::Builder::new()
-            .prefix("kustomization-")
-            .tempdir()
-            .map_err(|e| {
-                fail(step(
-                    reasons::ARTIFACT_FAILED,
-                    format!("tmp dir error: {e}"),
-                ))
-            })?;
-        self.fetch_and_extract(&artifact.url, &artifact.digest, tmp.path())
+        let tree = self
+            .fetch_tree(&artifact.url, &artifact.digest)
             .await
             .map_err(|m| fail(step(reasons::ARTIFACT_FAILED, m)))?;
+        let root = tree.root();
 
         // Build.
         let path = spec.path.clone().unwrap_or_default();
@@ -581,8 +585,9 @@ impl KustomizationReconciler {
                 format!("spec.path '{path}' must not leave the artifact root"),
             ));
         }
-        let dir = tmp.path().join(path.trim_start_matches('/'));
-        if !dir.is_dir() {
+        let dir = flux_kustomize::fs::clean_path(&root.join(path.trim_start_matches('/')));
+        let mut layer = LayeredFs::new(tree);
+        if !layer.is_dir(&dir) {
             return Err(fail(step(
                 reasons::ARTIFACT_FAILED,
                 format!(
@@ -601,12 +606,12 @@ impl KustomizationReconciler {
         let objects = {
             let dir = dir.clone();
             let spec = spec.clone();
-            let root = tmp.path().to_path_buf();
             let no_remote_bases = self.options.no_remote_bases;
             let built = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
-                write_overlay(&dir, &spec).map_err(|e| e.to_string())?;
+                write_overlay_in(&mut layer, &dir, &spec)
+                    .map_err(|e| relative_to_root(e.to_string(), &root))?;
                 flux_kustomize::build(
-                    &DiskFs,
+                    &layer,
                     &dir,
                     &BuildOptions {
                         load_restrictor: LoadRestrictor::None,
@@ -1104,6 +1109,11 @@ fn build_error_message(err: &flux_kustomize::Error, root: &Path, no_remote_bases
         ),
         other => other.to_string(),
     };
+    relative_to_root(message, root)
+}
+
+/// `message` with the artifact root's prefix removed from the paths it names.
+fn relative_to_root(message: String, root: &Path) -> String {
     let prefix = format!("{}/", root.display());
     message.replace(&prefix, "")
 }
