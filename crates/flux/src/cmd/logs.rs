@@ -3,6 +3,8 @@
 
 use std::io::Write as _;
 
+use anyhow::Context as _;
+
 use futures::{AsyncBufReadExt as _, TryStreamExt as _};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
@@ -75,6 +77,22 @@ pub fn parse_entry(line: &str) -> Option<Entry> {
     if kind.is_empty() {
         kind = pick("kind");
     }
+    let (mut name, mut namespace) = (pick("name"), pick("namespace"));
+    if kind.is_empty() {
+        // flux-rs controllers: span `object.ref` = `Kind.version.group/ns.name`, field
+        // `object` = `ns/name`.
+        let span = v.get("span").cloned().unwrap_or(Value::Null);
+        let object_ref = s(&span, "object.ref");
+        if let Some((kind_part, _)) = object_ref.split_once('.') {
+            kind = kind_part.to_owned();
+        }
+        if name.is_empty()
+            && let Some((ns, n)) = pick("object").split_once('/')
+        {
+            namespace = ns.to_owned();
+            name = n.to_owned();
+        }
+    }
     let mut message = pick("msg");
     if message.is_empty() {
         message = pick("message");
@@ -89,8 +107,8 @@ pub fn parse_entry(line: &str) -> Option<Entry> {
         message,
         error: pick("error"),
         kind,
-        name: pick("name"),
-        namespace: pick("namespace"),
+        name,
+        namespace,
     })
 }
 
@@ -106,8 +124,86 @@ impl Entry {
     }
 }
 
+/// The `flux dev` controller log next to the kubeconfig `flux dev` wrote, if that is the
+/// cluster: `DATA_DIR/kubeconfig` and `DATA_DIR/flux-dev.log`.
+fn dev_log_path(global: &GlobalArgs) -> Option<std::path::PathBuf> {
+    let kubeconfig = match &global.kubeconfig {
+        Some(path) => path.clone(),
+        None => std::path::PathBuf::from(
+            std::env::var_os("KUBECONFIG")?
+                .to_string_lossy()
+                .split(':')
+                .next()?,
+        ),
+    };
+    let log = kubeconfig.parent()?.join("flux-dev.log");
+    log.is_file().then_some(log)
+}
+
+impl Args {
+    fn keeps(&self, entry: &Entry, namespace: &str) -> bool {
+        (self.level.is_empty() || self.level == entry.level)
+            && (self.kind.is_empty() || self.kind.eq_ignore_ascii_case(&entry.kind))
+            && (self.name.is_empty() || self.name.eq_ignore_ascii_case(&entry.name))
+            && (self.all_namespaces || namespace.eq_ignore_ascii_case(&entry.namespace))
+    }
+}
+
+/// Prints the entries of `flux dev`'s controller log (`--tail`, filters, `-f` polls the file).
+fn print_dev_log(log: &std::path::Path, args: &Args, namespace: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead as _, Seek as _};
+    let mut file = std::fs::File::open(log)
+        .with_context(|| format!("reading the flux dev log {}", log.display()))?;
+    let mut reader = std::io::BufReader::new(&mut file);
+    let mut kept: Vec<String> = Vec::new();
+    let mut line = String::new();
+    while reader
+        .read_line(&mut line)
+        .with_context(|| format!("reading the flux dev log {}", log.display()))?
+        > 0
+    {
+        if let Some(entry) = parse_entry(line.trim_end()).filter(|e| args.keeps(e, namespace)) {
+            kept.push(entry.line());
+        }
+        line.clear();
+    }
+    let skip = usize::try_from(args.tail)
+        .ok()
+        .map_or(0, |tail| kept.len().saturating_sub(tail));
+    let mut out = std::io::stdout().lock();
+    for entry in &kept[skip..] {
+        writeln!(out, "{entry}")?;
+    }
+    out.flush()?;
+    if !args.follow {
+        return Ok(());
+    }
+    let mut position = reader.stream_position()?;
+    drop(reader);
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        file.seek(std::io::SeekFrom::Start(position))?;
+        let mut reader = std::io::BufReader::new(&mut file);
+        while reader.read_line(&mut line)? > 0 {
+            if line.ends_with('\n') {
+                if let Some(entry) =
+                    parse_entry(line.trim_end()).filter(|e| args.keeps(e, namespace))
+                {
+                    writeln!(out, "{}", entry.line())?;
+                    out.flush()?;
+                }
+                position += line.len() as u64;
+            }
+            line.clear();
+        }
+    }
+}
+
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<()> {
     global.validate()?;
+    if let Some(log) = dev_log_path(global) {
+        return print_dev_log(&log, &args, &global.namespace);
+    }
     crate::cluster::block_on(global.timeout, "logs", async move {
         let cluster = global.connect().await?;
         let pods = flux_pods(&cluster, &args.flux_namespace).await?;
@@ -142,12 +238,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<()> {
                 let Some(entry) = parse_entry(&line) else {
                     continue;
                 };
-                let keep = (args.level.is_empty() || args.level == entry.level)
-                    && (args.kind.is_empty() || args.kind.eq_ignore_ascii_case(&entry.kind))
-                    && (args.name.is_empty() || args.name.eq_ignore_ascii_case(&entry.name))
-                    && (args.all_namespaces
-                        || global.namespace.eq_ignore_ascii_case(&entry.namespace));
-                if keep {
+                if args.keeps(&entry, &global.namespace) {
                     let mut out = std::io::stdout().lock();
                     writeln!(out, "{}", entry.line())?;
                 }
@@ -222,5 +313,15 @@ mod tests {
             "2026-11-22T10:00:01Z info GitRepository/podinfo.default - reconciled "
         );
         assert!(parse_entry("plain text").is_none());
+    }
+
+    #[test]
+    fn parses_flux_rs_runtime_lines() {
+        let line = r#"{"timestamp":"2026-11-22T23:52:08.088354Z","level":"INFO","fields":{"message":"reconcile failed","object":"flux-system/apps","reason":"ArtifactFailed","message":"Source artifact not found, retrying"},"target":"flux_runtime::controller","span":{"object.ref":"Kustomization.v1.kustomize.toolkit.fluxcd.io/flux-system.apps","name":"reconciling object"}}"#;
+        let e = parse_entry(line).expect("parsed");
+        assert_eq!(
+            e.line(),
+            "2026-11-22T23:52:08.088354Z info Kustomization/apps.flux-system - Source artifact not found, retrying "
+        );
     }
 }

@@ -368,3 +368,56 @@ fn events_watch_streams_new_events() {
         "{second}"
     );
 }
+
+#[test]
+fn logs_read_the_flux_dev_log_next_to_its_kubeconfig() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // `flux dev` writes DATA_DIR/kubeconfig and DATA_DIR/flux-dev.log; no cluster is dialled.
+    std::fs::write(
+        dir.path().join("kubeconfig"),
+        "apiVersion: v1\nkind: Config\n",
+    )
+    .expect("w");
+    let lines = [
+        r#"{"timestamp":"2026-11-22T23:52:08Z","level":"INFO","fields":{"message":"reconcile failed","object":"flux-system/apps","reason":"ArtifactFailed","message":"Source artifact not found, retrying"},"target":"flux_runtime::controller","span":{"object.ref":"Kustomization.v1.kustomize.toolkit.fluxcd.io/flux-system.apps","name":"reconciling object"}}"#,
+        r#"{"timestamp":"2026-11-22T23:52:09Z","level":"INFO","fields":{"message":"stored artifact","object":"flux-system/flux-system"},"target":"source_controller","span":{"object.ref":"GitRepository.v1.source.toolkit.fluxcd.io/flux-system.flux-system","name":"reconciling object"}}"#,
+        r#"{"timestamp":"2026-11-22T23:52:10Z","level":"ERROR","fields":{"message":"health check failed","object":"tenant/web"},"target":"flux_runtime::controller","span":{"object.ref":"Kustomization.v1.kustomize.toolkit.fluxcd.io/tenant.web","name":"reconciling object"}}"#,
+        "not json",
+    ];
+    std::fs::write(dir.path().join("flux-dev.log"), lines.join("\n") + "\n").expect("w");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let run = |extra: &[&str]| {
+        let out = super::flux()
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("logs")
+            .args(extra)
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        run(&["--kind", "Kustomization"]),
+        "2026-11-22T23:52:08Z info Kustomization/apps.flux-system - Source artifact not found, retrying \n"
+    );
+    let all = run(&["-A"]);
+    assert_eq!(all.lines().count(), 3, "{all}");
+    assert!(
+        all.contains("error Kustomization/web.tenant - health check failed"),
+        "{all}"
+    );
+    assert_eq!(
+        run(&["-A", "--tail", "1"]),
+        "2026-11-22T23:52:10Z error Kustomization/web.tenant - health check failed \n"
+    );
+    assert_eq!(run(&["--name", "nope"]), "");
+    assert_eq!(
+        run(&["--level", "info", "--kind", "GitRepository"]),
+        "2026-11-22T23:52:09Z info GitRepository/flux-system.flux-system - stored artifact \n"
+    );
+}
