@@ -464,6 +464,23 @@ async fn forbidden_and_unsupported_sources_stall() -> anyhow::Result<()> {
         .await?;
     let (_, _, message) = condition(&ks, "Ready").unwrap_or_default();
     assert!(message.contains("OCIRepository"), "{message}");
+    // SOPS decryption is not implemented yet: a Kustomization asking for it stalls with a
+    // clear BuildFailed instead of applying encrypted data.
+    env.create_ks(
+        "sops",
+        serde_json::json!({"path": "./apps", "sourceRef": {"kind": "GitRepository", "name": "repo"},
+            "decryption": {"provider": "sops"}}),
+    )
+    .await?;
+    let ks = env
+        .wait_ks("sops", "BuildFailed", |k| failed_with(k, "BuildFailed"))
+        .await?;
+    let (_, _, message) = condition(&ks, "Ready").unwrap_or_default();
+    assert!(message.contains("decryption is not supported"), "{message}");
+    assert_eq!(
+        condition(&ks, "Stalled").map(|c| c.0),
+        Some("True".to_string())
+    );
     assert!(config_maps(&env).get_opt("app").await?.is_none());
     Ok(())
 }
