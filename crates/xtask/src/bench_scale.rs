@@ -24,11 +24,12 @@ use kube::runtime::WatchStreamExt;
 #[derive(Debug, clap::Args)]
 pub struct ScaleArgs {
     /// Numbers of Kustomizations to run, one run each.
-    #[arg(long, value_delimiter = ',', default_value = "100,500")]
+    #[arg(long, value_delimiter = ',', default_value = "100,500,1000")]
     pub n: Vec<usize>,
-    /// `fluxd --concurrent` (reconciles at once per controller; Flux's benchmark runs
-    /// kustomize-controller with 20).
-    #[arg(long, default_value_t = 20)]
+    /// `fluxd --concurrent` (reconciles at once per controller). Flux's benchmark runs
+    /// kustomize-controller with 20 on 16 cores; on 2 cores 8 is as fast and needs less
+    /// memory (docs/benchmarks/scale.md).
+    #[arg(long, default_value_t = 8)]
     pub concurrent: u32,
     /// Use the release binaries already built instead of running `cargo build --release`.
     #[arg(long)]
