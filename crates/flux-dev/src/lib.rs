@@ -326,44 +326,6 @@ impl Session {
         }
     }
 
-    /// Asks every Kustomization of a source whose artifact revision changed to reconcile.
-    async fn nudge_kustomizations(
-        &self,
-        state: &ClusterState,
-        seen: &mut HashMap<(String, String), String>,
-    ) -> Result<(), DevError> {
-        for source in &state.sources {
-            let Some(revision) = &source.revision else {
-                continue;
-            };
-            let key = (source.namespace.clone(), source.name.clone());
-            if seen.get(&key) == Some(revision) {
-                continue;
-            }
-            seen.insert(key, revision.clone());
-            let token = now_token();
-            for ks in &state.kustomizations {
-                let stale = ks.last_attempted_revision.as_ref() != Some(revision);
-                if ks.source_kind == "GitRepository"
-                    && ks.source_namespace == source.namespace
-                    && ks.source_name == source.name
-                    && stale
-                    && !ks.deleting
-                {
-                    cluster::request_reconcile(
-                        &self.cluster.client,
-                        &cluster::kustomizations(),
-                        &ks.namespace,
-                        &ks.name,
-                        &token,
-                    )
-                    .await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Watches and draws until `shutdown` completes, or, with `mode.once`, until the
     /// first complete reconciliation (or the timeout).
     pub async fn run<W: Write + ?Sized>(
@@ -378,7 +340,6 @@ impl Session {
         let mut last_poll = Instant::now();
         let mut last_objects = Instant::now() - Duration::from_secs(10);
         let mut kinds = HashMap::new();
-        let mut seen = HashMap::new();
         let mut object_statuses: HashMap<String, String> = HashMap::new();
         let mut drawn = Drawn::default();
         let mut settled: Option<String> = None;
@@ -421,7 +382,6 @@ impl Session {
                     None => object.status = object_statuses.get(&key).cloned(),
                 }
             }
-            self.nudge_kustomizations(&state, &mut seen).await?;
             let verdict = status_tree::evaluate(
                 &state,
                 (FLUX_SYSTEM, FLUX_SYSTEM),
